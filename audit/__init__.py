@@ -1,0 +1,37 @@
+"""The board's rules, its tallies, its public reads and its replay (pure: no I/O).
+
+The server and the auditor run this same code: ``BoardState.apply`` decides whether a leaf is
+legal where it stands, ``audit.tally`` computes every published result, ``audit.views`` every
+public read, and ``audit.replay`` verifies a whole exported board against its signed tree head.
+"""
+
+from __future__ import annotations
+
+from audit.errors import (
+    AuditError,
+    Conflict,
+    Forbidden,
+    Malformed,
+    NotFound,
+    RecordRefused,
+    VerificationFailed,
+)
+from audit.records import Envelope, Record, parse_envelope
+from audit.state import BoardState, signature_ok
+from audit.tally import tally_result
+
+__all__ = [
+    "AuditError",
+    "BoardState",
+    "Conflict",
+    "Envelope",
+    "Forbidden",
+    "Malformed",
+    "NotFound",
+    "Record",
+    "RecordRefused",
+    "VerificationFailed",
+    "parse_envelope",
+    "signature_ok",
+    "tally_result",
+]

@@ -1,0 +1,212 @@
+"""The board as the service runs it: one in-memory ``BoardState`` per process, kept in step
+with the database, and the single write path that appends leaves.
+
+The database is the only source of truth. Every process folds the stored leaves into its own
+``BoardState`` (``audit.state``: the auditor's rules) and, before any write, takes the board lock
+(``BoardStore.lock``: a PostgreSQL advisory lock, or SQLite's write lock), catches up with leaves
+other processes appended, validates, appends and commits. A write that fails after the state
+changed discards the state: the next request rebuilds it from the store.
+
+Lock order is fixed to avoid deadlocks: the process's thread lock first, then the database lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from audit import BoardState, Envelope, Forbidden, Malformed, parse_envelope, signature_ok
+from audit.records import AUTHORITY_TYPES
+from crypto import merkle
+from crypto.ed25519 import RECORD_DOMAIN, STH_DOMAIN, SigningKey, sign_object
+from crypto.encoding import JSONValue, b64u_encode, canonical_json, parse_json
+from crypto.errors import EncodingError
+from service.keys import KeyRing
+from service.store import BoardStore
+
+__all__ = ["Appended", "BoardService", "Clock"]
+
+Clock = Callable[[], int]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """The result of a write: the first new leaf's index, and whether it was a retry."""
+
+    index: int
+    created: bool
+    envelope: dict[str, JSONValue]
+
+
+class BoardService:
+    """Validation, append and reads of the board for one process."""
+
+    def __init__(self, store: BoardStore, keyring: KeyRing, clock: Clock = wall_clock_ms) -> None:
+        self.store = store
+        self.keyring = keyring
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._state: BoardState | None = None
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _catch_up(self, session: Session) -> BoardState:
+        state = self._state
+        if state is None:
+            state = BoardState()
+        size = self.store.size(session)
+        if state.size < size:
+            for leaf in self.store.leaves(session, state.size, size):
+                state.apply(parse_envelope(parse_json(leaf)), trusted=True)
+        self._state = state
+        return state
+
+    @contextmanager
+    def reading(self, session: Session) -> Iterator[BoardState]:
+        """The board's state, caught up with the store, for a read."""
+        with self._lock:
+            yield self._catch_up(session)
+
+    @contextmanager
+    def writing(self, session: Session) -> Iterator[BoardState]:
+        """The caught-up state under the board lock, committed when the block ends.
+
+        The commit happens inside the process's lock, so no other thread sees records that
+        a failed commit would take back; on any failure the state is discarded.
+        """
+        with self._lock:
+            try:
+                self.store.lock(session)
+                state = self._catch_up(session)
+                yield state
+                session.commit()
+            except BaseException:
+                session.rollback()
+                # The state may hold records the rolled-back transaction never stored.
+                self._state = None
+                raise
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def _append(self, session: Session, state: BoardState, envelope: Envelope) -> int:
+        """Append one validated envelope, then every record the board requires after it."""
+        index = self._store(session, envelope)
+        while (required := state.required_next()) is not None:
+            follow = self._sign(session, required)
+            state.apply(follow, trusted=True)
+            self._store(session, follow)
+        return index
+
+    def _store(self, session: Session, envelope: Envelope) -> int:
+        authority = self.keyring.authority(session)
+
+        def sign_sth(tree_size: int, root_hash: bytes, timestamp: int) -> bytes:
+            head = {
+                "tree_size": tree_size,
+                "root_hash": b64u_encode(root_hash),
+                "timestamp": timestamp,
+            }
+            return authority.sign(STH_DOMAIN, canonical_json(head))
+
+        return self.store.append(session, envelope.leaf_bytes(), sign_sth, self._clock())
+
+    def _sign(self, session: Session, record: dict[str, JSONValue]) -> Envelope:
+        key: SigningKey = self.keyring.authority(session)
+        envelope = {
+            "record": record,
+            "signer": key.public_key_b64u,
+            "sig": sign_object(key, RECORD_DOMAIN, record),
+        }
+        return parse_envelope(envelope)
+
+    def ensure_genesis(self, session: Session) -> None:
+        """Write leaf 0 at first start: the genesis record, under a new sealed authority key."""
+        with self.writing(session) as state:
+            if state.size:
+                return
+            key = self.keyring.authority(session)
+            record: dict[str, JSONValue] = {
+                "type": "genesis",
+                "protocol": "isegoria/v1",
+                "authority_key": key.public_key_b64u,
+            }
+            genesis = self._sign(session, record)
+            state.apply(genesis, trusted=True)
+            self._store(session, genesis)
+
+    def submit(
+        self,
+        session: Session,
+        body: bytes,
+        policy: Callable[[BoardState, Envelope], None] | None = None,
+    ) -> Appended:
+        """``POST /v1/board``: a signer's envelope. Retries of an identical envelope are found
+        before any other check and answered with the original leaf."""
+        try:
+            obj = parse_json(body)
+            leaf = canonical_json(obj)
+        except EncodingError as exc:
+            raise Malformed(str(exc)) from exc
+        found = self.store.find(session, merkle.leaf_hash(leaf))
+        if found is not None:
+            return Appended(found, False, obj)  # type: ignore[arg-type]
+        envelope = parse_envelope(obj)
+        valid = signature_ok(envelope)  # the costly check, outside the lock
+        if envelope.record.type in AUTHORITY_TYPES:
+            if not valid:
+                raise Forbidden("the envelope's signature does not verify")
+            raise Forbidden("authority records are appended by the service itself")
+        with self.writing(session) as state:
+            found = self.store.find(session, merkle.leaf_hash(leaf))
+            if found is not None:  # the same envelope won a race while we waited
+                return Appended(found, False, envelope.to_json())
+            if policy is not None:
+                policy(state, envelope)
+            state.apply(envelope, signature_valid=valid)
+            index = self._append(session, state, envelope)
+        return Appended(index, True, envelope.to_json())
+
+    def append_authority(
+        self, session: Session, state: BoardState, record: dict[str, JSONValue]
+    ) -> Appended:
+        """Sign and append an authority record (inside ``writing``); returns its index."""
+        envelope = self._sign(session, record)
+        state.apply(envelope, trusted=True)
+        index = self._append(session, state, envelope)
+        return Appended(index, True, envelope.to_json())
+
+    # -- receipts ---------------------------------------------------------------------------
+
+    def tree_head(self, session: Session, size: int | None = None) -> dict[str, JSONValue]:
+        """The signed tree head of ``size`` (default: the current size), as the API shows it."""
+        if size is None:
+            size = self.store.size(session)
+        head = self.store.tree_head(session, size)
+        authority = self.keyring.authority(session)
+        return {
+            "tree_size": head.tree_size,
+            "root_hash": b64u_encode(head.root_hash),
+            "timestamp": head.timestamp,
+            "sig": b64u_encode(head.sig),
+            "authority_key": authority.public_key_b64u,
+        }
+
+    def receipt(self, session: Session, index: int) -> dict[str, JSONValue]:
+        """The receipt of leaf ``index``: always with the tree head of size ``index + 1``."""
+        leaf = self.store.leaf(session, index)
+        proof = self.store.inclusion_proof(session, index, index + 1)
+        return {
+            "index": index,
+            "leaf_hash": b64u_encode(merkle.leaf_hash(leaf)),
+            "sth": self.tree_head(session, index + 1),
+            "inclusion_proof": [b64u_encode(node) for node in proof],
+        }

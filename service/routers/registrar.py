@@ -1,0 +1,52 @@
+"""The registrar's one public path: a blind signature for an enrollment code (§2, §5).
+
+The code travels as ``Authorization: Bearer <code>``; nothing here logs it, the client's
+address, or anything that could link a person to a pseudonym: the registrar never sees one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from fastapi import APIRouter, Request
+
+from audit.records import binary
+from crypto.encoding import JSONValue, b64u_encode
+from service.deps import BodyDep, ServicesDep, WriteSession, bearer
+from service.errors import Unauthorized
+from service.http import parse_body
+
+router = APIRouter(tags=["registrar"])
+
+# Failed attempts are counted per client under an opaque per-process key, never the address.
+_SALT = secrets.token_bytes(32)
+
+
+def client_key(request: Request) -> str:
+    host = request.client.host if request.client else ""
+    return hmac.new(_SALT, host.encode(), hashlib.sha256).hexdigest()
+
+
+@router.post(
+    "/v1/assemblies/{assembly_id}/credentials",
+    summary="Blind-sign a credential (Authorization: Bearer <enrollment code>)",
+)
+def issue_credential(
+    assembly_id: str,
+    request: Request,
+    services: ServicesDep,
+    session: WriteSession,
+    body: BodyDep,
+) -> dict[str, JSONValue]:
+    code = bearer(request)
+    if code is None:
+        raise Unauthorized("an enrollment code is required: Authorization: Bearer <code>")
+    data = parse_body(body, frozenset({"blinded_msg"}))
+    blinded = binary(data["blinded_msg"], "blinded_msg")
+    blind_sig = services.registrar.issue(
+        session, assembly_id, code, blinded, client=client_key(request)
+    )
+    session.commit()
+    return {"blind_sig": b64u_encode(blind_sig)}
