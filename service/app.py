@@ -18,7 +18,7 @@ from service.db import make_engine, make_sessionmaker, migrate
 from service.deps import Services
 from service.http import MAX_BODY, BodyLimit, install_error_handlers
 from service.keys import KeyRing
-from service.registrar import Registrar
+from service.registrar import FailureLimiter, Registrar
 from service.routers import admin, board, lobbies, reads, registrar
 from service.settings import Settings
 from service.store import BoardStore
@@ -43,7 +43,9 @@ def compose(settings: Settings, clock: Clock = wall_clock_ms) -> Services:
         write_sessions=make_sessionmaker(engine, write=True),
         keyring=keyring,
         board=BoardService(BoardStore(), keyring, clock),
-        registrar=Registrar(keyring, failures_per_minute=settings.credential_failures_per_minute),
+        registrar=Registrar(
+            keyring, limiter=FailureLimiter(settings.credential_failures_per_minute)
+        ),
     )
 
 

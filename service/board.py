@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from audit import BoardState, Envelope, Forbidden, Malformed, parse_envelope, signature_ok
 from audit.records import AUTHORITY_TYPES
 from crypto import merkle
-from crypto.ed25519 import RECORD_DOMAIN, STH_DOMAIN, SigningKey, sign_object
+from crypto.ed25519 import RECORD_DOMAIN, SigningKey, sign_object
 from crypto.encoding import JSONValue, b64u_encode, canonical_json, parse_json
 from crypto.errors import EncodingError
 from service.keys import KeyRing
-from service.store import BoardStore
+from service.store import BoardStore, sth_signer
 
 __all__ = ["Appended", "BoardService", "Clock"]
 
@@ -107,17 +107,8 @@ class BoardService:
         return index
 
     def _store(self, session: Session, envelope: Envelope) -> int:
-        authority = self.keyring.authority(session)
-
-        def sign_sth(tree_size: int, root_hash: bytes, timestamp: int) -> bytes:
-            head = {
-                "tree_size": tree_size,
-                "root_hash": b64u_encode(root_hash),
-                "timestamp": timestamp,
-            }
-            return authority.sign(STH_DOMAIN, canonical_json(head))
-
-        return self.store.append(session, envelope.leaf_bytes(), sign_sth, self._clock())
+        sign = sth_signer(self.keyring.authority(session))
+        return self.store.append(session, envelope.leaf_bytes(), sign, self._clock())
 
     def _sign(self, session: Session, record: dict[str, JSONValue]) -> Envelope:
         key: SigningKey = self.keyring.authority(session)

@@ -49,7 +49,12 @@ def _same(found: Appended, fields: dict[str, JSONValue], *, exact: bool = False)
     return all(record.get(k) == v for k, v in fields.items())
 
 
-@router.post("/v1/assemblies", status_code=201, summary="Open an assembly with a new issuer key")
+@router.post(
+    "/v1/assemblies",
+    response_model=None,
+    status_code=201,
+    summary="Open an assembly with a new issuer key",
+)
 def create_assembly(
     _: AdminDep, services: ServicesDep, session: WriteSession, body: BodyDep
 ) -> JSONResponse:
@@ -94,7 +99,12 @@ def create_assembly(
     return created(appended)
 
 
-@router.post("/v1/assemblies/{assembly_id}/topics", status_code=201, summary="Add a topic")
+@router.post(
+    "/v1/assemblies/{assembly_id}/topics",
+    response_model=None,
+    status_code=201,
+    summary="Add a topic",
+)
 def create_topic(
     assembly_id: str, _: AdminDep, services: ServicesDep, session: WriteSession, body: BodyDep
 ) -> JSONResponse:
@@ -122,7 +132,12 @@ _QUESTION_FIELDS = frozenset({"question_id", "topic_id", "title", "method", "opt
 _QUESTION_OPTIONAL = frozenset({"budget", "max_choices", "initiative_id"})
 
 
-@router.post("/v1/assemblies/{assembly_id}/questions", status_code=201, summary="Ask a question")
+@router.post(
+    "/v1/assemblies/{assembly_id}/questions",
+    response_model=None,
+    status_code=201,
+    summary="Ask a question",
+)
 def create_question(
     assembly_id: str, _: AdminDep, services: ServicesDep, session: WriteSession, body: BodyDep
 ) -> JSONResponse:
@@ -153,7 +168,11 @@ def create_question(
     return created(appended)
 
 
-@router.post("/v1/questions/{question_id}/close", summary="Close a question and publish its tally")
+@router.post(
+    "/v1/questions/{question_id}/close",
+    response_model=None,
+    summary="Close a question and publish its tally",
+)
 def close_question(
     question_id: str, _: AdminDep, services: ServicesDep, session: WriteSession
 ) -> JSONValue:
@@ -176,7 +195,11 @@ def close_question(
     return closed.result
 
 
-@router.post("/v1/assemblies/{assembly_id}/roll", summary="Add voters to the roll; get their codes")
+@router.post(
+    "/v1/assemblies/{assembly_id}/roll",
+    response_model=None,
+    summary="Add voters to the roll; get their codes",
+)
 def add_to_roll(
     assembly_id: str, _: AdminDep, services: ServicesDep, session: WriteSession, body: BodyDep
 ) -> dict[str, JSONValue]:

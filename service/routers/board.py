@@ -31,12 +31,14 @@ def query_int(request: Request, name: str, default: int | None = None) -> int:
     return int(text)
 
 
-@router.get("/sth", summary="The latest signed tree head")
+@router.get("/sth", response_model=None, summary="The latest signed tree head")
 def sth(services: ServicesDep, session: ReadSession) -> dict[str, JSONValue]:
     return services.board.tree_head(session)
 
 
-@router.get("", summary="Leaves [start, end) as NDJSON, each line the exact leaf bytes")
+@router.get(
+    "", response_model=None, summary="Leaves [start, end) as NDJSON, each line the exact leaf bytes"
+)
 def leaves(request: Request, services: ServicesDep, session: ReadSession) -> StreamingResponse:
     size = services.board.store.size(session)
     start = query_int(request, "start", 0)
@@ -55,6 +57,7 @@ def leaves(request: Request, services: ServicesDep, session: ReadSession) -> Str
 
 @router.post(
     "",
+    response_model=None,
     status_code=201,
     summary="Append a signed envelope; returns its receipt (200 with the original on a retry)",
 )
@@ -65,7 +68,11 @@ def append(services: ServicesDep, session: WriteSession, body: BodyDep) -> JSONR
     return JSONResponse(receipt, status_code=201 if appended.created else 200)
 
 
-@router.get("/proof/inclusion", summary="An inclusion proof of a leaf in a tree of some size")
+@router.get(
+    "/proof/inclusion",
+    response_model=None,
+    summary="An inclusion proof of a leaf in a tree of some size",
+)
 def inclusion(
     request: Request, services: ServicesDep, session: ReadSession
 ) -> dict[str, JSONValue]:
@@ -78,7 +85,9 @@ def inclusion(
     return {"inclusion_proof": [b64u_encode(node) for node in proof]}
 
 
-@router.get("/proof/consistency", summary="A consistency proof between two tree sizes")
+@router.get(
+    "/proof/consistency", response_model=None, summary="A consistency proof between two tree sizes"
+)
 def consistency(
     request: Request, services: ServicesDep, session: ReadSession
 ) -> dict[str, JSONValue]:

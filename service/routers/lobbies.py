@@ -24,7 +24,9 @@ from service.routers.admin import created, existing
 router = APIRouter(tags=["lobbies"])
 
 
-@router.post("/v1/lobbies", status_code=202, summary="Apply to the lobby register")
+@router.post(
+    "/v1/lobbies", response_model=None, status_code=202, summary="Apply to the lobby register"
+)
 def apply(services: ServicesDep, session: WriteSession, body: BodyDep) -> JSONResponse:
     data = parse_body(body, frozenset({"lobby_id", "lobby_key", "declaration", "sig"}))
     lobby_id = identifier(data["lobby_id"], "lobby_id")
@@ -67,7 +69,12 @@ def apply(services: ServicesDep, session: WriteSession, body: BodyDep) -> JSONRe
     return JSONResponse({"lobby_id": lobby_id, "status": "pending"}, status_code=202)
 
 
-@router.post("/v1/lobbies/{lobby_id}/approve", status_code=201, summary="Approve an application")
+@router.post(
+    "/v1/lobbies/{lobby_id}/approve",
+    response_model=None,
+    status_code=201,
+    summary="Approve an application",
+)
 def approve(
     lobby_id: str, _: AdminDep, services: ServicesDep, session: WriteSession
 ) -> JSONResponse:
@@ -88,7 +95,12 @@ def approve(
     return created(appended)
 
 
-@router.post("/v1/lobbies/{lobby_id}/suspend", status_code=201, summary="Suspend a lobby (final)")
+@router.post(
+    "/v1/lobbies/{lobby_id}/suspend",
+    response_model=None,
+    status_code=201,
+    summary="Suspend a lobby (final)",
+)
 def suspend(
     lobby_id: str, _: AdminDep, services: ServicesDep, session: WriteSession, body: BodyDep
 ) -> JSONResponse:
@@ -112,20 +124,24 @@ def suspend(
     return created(appended)
 
 
-@router.get("/v1/lobbies", summary="The public lobby register")
+@router.get("/v1/lobbies", response_model=None, summary="The public lobby register")
 def register(services: ServicesDep, session: ReadSession) -> dict[str, JSONValue]:
     with services.board.reading(session) as state:
         return lobbies_view(state)
 
 
-@router.get("/v1/lobbies.csv", summary="The register as CSV (RFC 4180)")
+@router.get("/v1/lobbies.csv", response_model=None, summary="The register as CSV (RFC 4180)")
 def register_csv(services: ServicesDep, session: ReadSession) -> Response:
     with services.board.reading(session) as state:
         body = lobbies_csv(state)
     return Response(body, media_type="text/csv; charset=utf-8")
 
 
-@router.get("/v1/lobbies/{lobby_id}", summary="One lobby's declarations, suspensions, positions")
+@router.get(
+    "/v1/lobbies/{lobby_id}",
+    response_model=None,
+    summary="One lobby's declarations, suspensions, positions",
+)
 def lobby(lobby_id: str, services: ServicesDep, session: ReadSession) -> dict[str, JSONValue]:
     with services.board.reading(session) as state:
         return lobby_view(state, lobby_id)

@@ -12,13 +12,21 @@ from service.deps import ReadSession, ServicesDep
 router = APIRouter(tags=["reads"])
 
 
-@router.get("/v1/questions/{question_id}/tally", summary="The published tally (404 until closed)")
+@router.get(
+    "/v1/questions/{question_id}/tally",
+    response_model=None,
+    summary="The published tally (404 until closed)",
+)
 def tally(question_id: str, services: ServicesDep, session: ReadSession) -> JSONValue:
     with services.board.reading(session) as state:
         return views.tally_view(state, question_id)
 
 
-@router.get("/v1/questions/{question_id}/trace/{pseudonym}", summary="Where a voice goes")
+@router.get(
+    "/v1/questions/{question_id}/trace/{pseudonym}",
+    response_model=None,
+    summary="Where a voice goes",
+)
 def trace(
     question_id: str, pseudonym: str, services: ServicesDep, session: ReadSession
 ) -> dict[str, JSONValue]:
@@ -26,7 +34,11 @@ def trace(
         return views.trace_view(state, question_id, pseudonym)
 
 
-@router.get("/v1/assemblies/{assembly_id}/delegates", summary="Delegates and incoming weight")
+@router.get(
+    "/v1/assemblies/{assembly_id}/delegates",
+    response_model=None,
+    summary="Delegates and incoming weight",
+)
 def delegates(
     assembly_id: str, services: ServicesDep, session: ReadSession
 ) -> dict[str, JSONValue]:
@@ -34,7 +46,11 @@ def delegates(
         return views.delegates_view(state, assembly_id)
 
 
-@router.get("/v1/assemblies/{assembly_id}/initiatives", summary="Initiatives and live supports")
+@router.get(
+    "/v1/assemblies/{assembly_id}/initiatives",
+    response_model=None,
+    summary="Initiatives and live supports",
+)
 def initiatives(
     assembly_id: str, services: ServicesDep, session: ReadSession
 ) -> dict[str, JSONValue]:
@@ -42,9 +58,11 @@ def initiatives(
         return views.initiatives_view(state, assembly_id)
 
 
-@router.get("/v1/questions/{question_id}/opinions", summary="Argued opinions, by stance")
-def opinions(
-    question_id: str, services: ServicesDep, session: ReadSession
-) -> dict[str, JSONValue]:
+@router.get(
+    "/v1/questions/{question_id}/opinions",
+    response_model=None,
+    summary="Argued opinions, by stance",
+)
+def opinions(question_id: str, services: ServicesDep, session: ReadSession) -> dict[str, JSONValue]:
     with services.board.reading(session) as state:
         return views.opinions_view(state, question_id)

@@ -12,10 +12,11 @@ import secrets
 
 from fastapi import APIRouter, Request
 
+from audit import Malformed
 from audit.records import binary
 from crypto.encoding import JSONValue, b64u_encode
 from service.deps import BodyDep, ServicesDep, WriteSession, bearer
-from service.errors import Unauthorized
+from service.errors import InvalidBlindedMessage, Unauthorized
 from service.http import parse_body
 
 router = APIRouter(tags=["registrar"])
@@ -31,6 +32,7 @@ def client_key(request: Request) -> str:
 
 @router.post(
     "/v1/assemblies/{assembly_id}/credentials",
+    response_model=None,
     summary="Blind-sign a credential (Authorization: Bearer <enrollment code>)",
 )
 def issue_credential(
@@ -43,10 +45,21 @@ def issue_credential(
     code = bearer(request)
     if code is None:
         raise Unauthorized("an enrollment code is required: Authorization: Bearer <code>")
-    data = parse_body(body, frozenset({"blinded_msg"}))
-    blinded = binary(data["blinded_msg"], "blinded_msg")
-    blind_sig = services.registrar.issue(
-        session, assembly_id, code, blinded, client=client_key(request)
-    )
+    malformed: Malformed | None = None
+    try:
+        data = parse_body(body, frozenset({"blinded_msg"}))
+        blinded = binary(data["blinded_msg"], "blinded_msg")
+    except Malformed as exc:
+        # 401 outranks 400: the registrar checks the code first, then refuses the empty message.
+        malformed, blinded = exc, b""
+    try:
+        blind_sig = services.registrar.issue(
+            session, assembly_id, code, blinded, client=client_key(request)
+        )
+    except InvalidBlindedMessage:
+        session.commit()  # keep the failure count of the rate limiter consistent with the DB
+        if malformed is not None:
+            raise malformed from None
+        raise
     session.commit()
     return {"blind_sig": b64u_encode(blind_sig)}

@@ -1,0 +1,56 @@
+"""The API under test: ``create_app`` on each backend, driven in-process (no sockets)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from service.app import create_app, start
+from service.db import make_engine
+from service.settings import Settings
+from tests.asgi import SyncASGITransport
+from tests.conftest import truncate
+from tests.integration.raw import ADMIN, ADMIN_TOKEN
+
+
+@pytest.fixture
+def settings(database_url: str) -> Iterator[Settings]:
+    yield Settings(admin_token=ADMIN_TOKEN, database_url=database_url, sealing_key=os.urandom(32))
+    if make_url(database_url).get_backend_name() == "postgresql":
+        engine = make_engine(database_url)
+        try:
+            truncate(engine)
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[httpx.Client]:
+    app = create_app(settings)
+    services = app.state.services
+    start(services)
+    transport = SyncASGITransport(app)
+    try:
+        with httpx.Client(transport=transport, base_url="http://isegoria.test") as client:
+            yield client
+    finally:
+        services.engine.dispose()
+
+
+@pytest.fixture
+def assembly(api: httpx.Client) -> str:
+    response = api.post(
+        "/v1/assemblies",
+        json={"assembly_id": "city", "title": "City", "key_bits": 2048, "initiative_threshold": 3},
+        headers=ADMIN,
+    )
+    assert response.status_code == 201, response.text
+    response = api.post(
+        "/v1/assemblies/city/topics", json={"topic_id": "parks", "title": "Parks"}, headers=ADMIN
+    )
+    assert response.status_code == 201, response.text
+    return "city"

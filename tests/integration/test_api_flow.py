@@ -1,0 +1,173 @@
+"""The HTTP API end to end, on SQLite and PostgreSQL: enrollment, ballots, delegation, close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from httpx import Client
+
+from audit import BoardState, parse_envelope
+from crypto import merkle
+from crypto.ed25519 import STH_DOMAIN, verify_object
+from crypto.encoding import b64u_decode, canonical_json, parse_json
+from tests.integration.raw import ADMIN, Citizen, board
+
+QUESTION = {
+    "question_id": "swings",
+    "topic_id": "parks",
+    "title": "New swings?",
+    "method": "single",
+    "options": [{"id": "yes", "title": "Yes"}, {"id": "no", "title": "No"}],
+}
+
+
+def ask(api: Client, question: dict[str, Any] = QUESTION) -> None:
+    response = api.post("/v1/assemblies/city/questions", json=question, headers=ADMIN)
+    assert response.status_code == 201, response.text
+
+
+def enroll(api: Client, n: int) -> list[Citizen]:
+    refs = [f"voter-{i}" for i in range(n)]
+    codes = api.post("/v1/assemblies/city/roll", json={"voters": refs}, headers=ADMIN).json()
+    citizens = []
+    for ref in refs:
+        citizen = Citizen("city")
+        response = api.post("/v1/board", json=citizen.enroll(api, codes["codes"][ref]))
+        assert response.status_code == 201, response.text
+        citizens.append(citizen)
+    return citizens
+
+
+def post(api: Client, env: dict[str, Any], status: int = 201) -> dict[str, Any]:
+    response = api.post("/v1/board", json=env)
+    assert response.status_code == status, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_genesis_and_signed_tree_head(api: Client) -> None:
+    sth = api.get("/v1/board/sth").json()
+    assert sth["tree_size"] == 1
+    (genesis,) = board(api)
+    assert genesis["record"] == {
+        "type": "genesis",
+        "protocol": "isegoria/v1",
+        "authority_key": sth["authority_key"],
+    }
+    head = {k: sth[k] for k in ("tree_size", "root_hash", "timestamp")}
+    verify_object(sth["authority_key"], STH_DOMAIN, head, sth["sig"])
+    leaf = canonical_json(genesis)
+    assert b64u_decode(sth["root_hash"]) == merkle.leaf_hash(leaf)
+
+
+def test_receipt_verifies_and_retry_returns_it(api: Client, assembly: str) -> None:
+    ask(api)
+    (alice,) = enroll(api, 1)
+    env = alice.ballot("swings", "yes")
+    receipt = post(api, env)
+    leaf = canonical_json(env)
+    assert b64u_decode(receipt["leaf_hash"]) == merkle.leaf_hash(leaf)
+    assert receipt["sth"]["tree_size"] == receipt["index"] + 1
+    merkle.verify_inclusion(
+        merkle.leaf_hash(leaf),
+        receipt["index"],
+        receipt["sth"]["tree_size"],
+        [b64u_decode(p) for p in receipt["inclusion_proof"]],
+        b64u_decode(receipt["sth"]["root_hash"]),
+    )
+    again = api.post("/v1/board", json=env)
+    assert again.status_code == 200
+    assert again.json() == receipt
+
+
+def test_election_with_delegation_tallies_and_replays(api: Client, assembly: str) -> None:
+    ask(api)
+    a, b, c, d, e = enroll(api, 5)
+    post(api, a.ballot("swings", "no"))
+    post(api, a.ballot("swings", "yes"))  # re-vote: the latest seq counts
+    post(api, b.delegation({"assembly": "city"}, a.pk))
+    post(api, c.delegation({"topic": "parks"}, b.pk))
+    post(api, d.delegation({"question": "swings"}, e.pk))  # e abstains: d is a dead end
+    trace = api.get(f"/v1/questions/swings/trace/{c.pk}").json()
+    assert trace == {
+        "question_id": "swings",
+        "pseudonym": c.pk,
+        "chain": [c.pk, b.pk, a.pk],
+        "end": "ballot",
+        "closed": False,
+        "choice": None,
+    }
+    response = api.post("/v1/questions/swings/close", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    citizens = result["citizens"]
+    assert citizens["counts"] == {"yes": 3, "no": 0}
+    assert (citizens["electorate"], citizens["ballots_direct"]) == (5, 1)
+    assert (citizens["weight_delegated"], citizens["dead_end"], citizens["abstained"]) == (2, 1, 1)
+    assert citizens["carriers"] == [{"pseudonym": a.pk, "weight": 3}]
+    assert result["stats"] == {
+        "largest_carrier_weight": 3,
+        "carriers": 1,
+        "chain_lengths": {"1": 1, "2": 1},
+    }
+    assert api.get("/v1/questions/swings/tally").json() == result
+    leaves = board(api)
+    assert leaves[-2]["record"]["type"] == "question_closed"
+    assert leaves[-1]["record"] == {"type": "tally", "question_id": "swings", "result": result}
+    # The auditor's fold accepts every leaf the server wrote.
+    state = BoardState()
+    for leaf in leaves:
+        state.apply(parse_envelope(leaf))
+    assert state.size == api.get("/v1/board/sth").json()["tree_size"]
+    closed_trace = api.get(f"/v1/questions/swings/trace/{c.pk}").json()
+    assert (closed_trace["closed"], closed_trace["choice"]) == (True, "yes")
+
+
+def test_credentials_once_per_code(api: Client, assembly: str) -> None:
+    codes = api.post("/v1/assemblies/city/roll", json={"voters": ["x"]}, headers=ADMIN).json()
+    code = codes["codes"]["x"]
+    again = api.post("/v1/assemblies/city/roll", json={"voters": ["x"]}, headers=ADMIN).json()
+    assert again["codes"]["x"] == code
+    citizen = Citizen("city")
+    url = "/v1/assemblies/city/credentials"
+    blinded = {"blinded_msg": "A" * 342}  # 256 bytes of zeros: a valid length, 0 < n
+    first = api.post(url, json=blinded, headers={"Authorization": f"Bearer {code}"})
+    assert first.status_code == 200, first.text
+    retry = api.post(url, json=blinded, headers={"Authorization": f"Bearer {code}"})
+    assert retry.json() == first.json()
+    other = api.post(url, json={"blinded_msg": "B" + "A" * 341}, headers={"Authorization": f"Bearer {code}"})
+    assert other.status_code == 409
+    unknown = api.post(url, json=blinded, headers={"Authorization": "Bearer nope"})
+    assert unknown.status_code == 401
+    assert citizen.seq == 0
+
+
+def test_refusals_append_nothing(api: Client, assembly: str) -> None:
+    ask(api)
+    a, b = enroll(api, 2)
+    size = api.get("/v1/board/sth").json()["tree_size"]
+    good = a.ballot("swings", "yes")
+    forged = {**good, "sig": b.ballot("swings", "yes")["sig"]}
+    cases: list[tuple[Any, int]] = [
+        (forged, 403),
+        ({**good, "extra": 1}, 400),
+        (a.ballot("swings", "maybe"), 400),
+        (a.ballot("nowhere", "yes"), 404),
+        (Citizen("city").ballot("swings", "yes"), 403),
+        (a.delegation({"assembly": "city"}, a.pk), 400),
+    ]
+    for env, status in cases:
+        response = api.post("/v1/board", json=env)
+        assert response.status_code == status, (env["record"], response.text)
+        assert "detail" in response.json()
+    assert api.get("/v1/board/sth").json()["tree_size"] == size
+    post(api, good)
+    stale = a.ballot("swings", "no")
+    stale["record"]["seq"] = good["record"]["seq"]
+    from tests.integration.raw import envelope
+
+    assert api.post("/v1/board", json=envelope(a.key, stale["record"])).status_code == 409
+    assert api.post("/v1/board", content=b"x" * 70_000).status_code == 413
+    assert api.post("/v1/board", content=b"{not json").status_code == 400
+    assert api.post("/v1/assemblies", json={}).status_code == 401
+    assert parse_json(b"{}") == {}
