@@ -135,7 +135,9 @@ def test_credentials_once_per_code(api: Client, assembly: str) -> None:
     assert first.status_code == 200, first.text
     retry = api.post(url, json=blinded, headers={"Authorization": f"Bearer {code}"})
     assert retry.json() == first.json()
-    other = api.post(url, json={"blinded_msg": "B" + "A" * 341}, headers={"Authorization": f"Bearer {code}"})
+    other = api.post(
+        url, json={"blinded_msg": "B" + "A" * 341}, headers={"Authorization": f"Bearer {code}"}
+    )
     assert other.status_code == 409
     unknown = api.post(url, json=blinded, headers={"Authorization": "Bearer nope"})
     assert unknown.status_code == 401

@@ -1,0 +1,150 @@
+"""Citizen initiatives, supports, admission, and argued opinions over HTTP."""
+
+from __future__ import annotations
+
+from httpx import Client
+
+from tests.integration.raw import ADMIN, Citizen, board
+
+
+def citizens(api: Client, n: int) -> list[Citizen]:
+    refs = [f"r{i}" for i in range(n)]
+    codes = api.post("/v1/assemblies/city/roll", json={"voters": refs}, headers=ADMIN).json()
+    out = []
+    for ref in refs:
+        citizen = Citizen("city")
+        assert (
+            api.post("/v1/board", json=citizen.enroll(api, codes["codes"][ref])).status_code == 201
+        )
+        out.append(citizen)
+    return out
+
+
+def initiative(c: Citizen, initiative_id: str = "more-trees") -> dict[str, object]:
+    return c.sign(
+        {
+            "type": "initiative",
+            "assembly_id": "city",
+            "topic_id": "parks",
+            "initiative_id": initiative_id,
+            "title": "Plant more trees",
+            "text": "One tree per child born in the city.",
+        }
+    )
+
+
+def support(c: Citizen, withdrawn: bool = False) -> dict[str, object]:
+    return c.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": withdrawn})
+
+
+def test_initiative_rises_to_a_question(api: Client, assembly: str) -> None:
+    a, b, c, d = citizens(api, 4)  # threshold is 3 (see the assembly fixture)
+    assert api.post("/v1/board", json=initiative(a)).status_code == 201
+    assert api.post("/v1/board", json=a.delegation({"topic": "parks"}, b.pk)).status_code == 201
+    assert (
+        api.post(
+            "/v1/board",
+            json=b.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": False}),
+        ).status_code
+        == 201
+    )
+    assert (
+        api.post(
+            "/v1/board",
+            json=c.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": False}),
+        ).status_code
+        == 201
+    )
+    assert (
+        api.post(
+            "/v1/board",
+            json=c.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": True}),
+        ).status_code
+        == 201
+    )
+    listed = api.get("/v1/assemblies/city/initiatives").json()["initiatives"]
+    assert (listed[0]["supports"], listed[0]["supports_with_delegation"]) == (1, 2)
+    assert listed[0]["admitted"] is False
+    # Premature question from the initiative: not admitted yet.
+    question = {
+        "question_id": "trees",
+        "topic_id": "parks",
+        "title": "More trees?",
+        "method": "single",
+        "options": [{"id": "yes", "title": "Yes"}, {"id": "no", "title": "No"}],
+        "initiative_id": "more-trees",
+    }
+    assert (
+        api.post("/v1/assemblies/city/questions", json=question, headers=ADMIN).status_code == 409
+    )
+    assert (
+        api.post(
+            "/v1/board",
+            json=c.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": False}),
+        ).status_code
+        == 201
+    )
+    receipt = api.post(
+        "/v1/board",
+        json=d.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": False}),
+    ).json()
+    leaves = board(api)
+    admitted = leaves[receipt["index"] + 1]["record"]
+    assert admitted == {
+        "type": "initiative_admitted",
+        "initiative_id": "more-trees",
+        "supports": 3,
+        "supports_with_delegation": 4,
+        "threshold": 3,
+    }
+    assert len(leaves) == receipt["index"] + 2
+    assert (
+        api.post("/v1/assemblies/city/questions", json=question, headers=ADMIN).status_code == 201
+    )
+    listed = api.get("/v1/assemblies/city/initiatives").json()["initiatives"][0]
+    assert (listed["admitted"], listed["admitted_index"], listed["question_id"]) == (
+        True,
+        receipt["index"] + 1,
+        "trees",
+    )
+    # Withdrawal after admission: admission is permanent.
+    assert (
+        api.post(
+            "/v1/board",
+            json=d.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": True}),
+        ).status_code
+        == 201
+    )
+    assert api.get("/v1/assemblies/city/initiatives").json()["initiatives"][0]["admitted"] is True
+    again = {**question, "question_id": "trees-2"}
+    assert api.post("/v1/assemblies/city/questions", json=again, headers=ADMIN).status_code == 409
+
+
+def test_opinions_are_counted_by_latest_stance_and_never_voted(api: Client, assembly: str) -> None:
+    question = {
+        "question_id": "fountain",
+        "topic_id": "parks",
+        "title": "A fountain?",
+        "method": "single",
+        "options": [{"id": "yes", "title": "Yes"}, {"id": "no", "title": "No"}],
+    }
+    assert (
+        api.post("/v1/assemblies/city/questions", json=question, headers=ADMIN).status_code == 201
+    )
+    a, b = citizens(api, 2)
+
+    def opine(c: Citizen, stance: str, text: str) -> int:
+        env = c.sign({"type": "opinion", "question_id": "fountain", "stance": stance, "text": text})
+        return api.post("/v1/board", json=env).status_code
+
+    assert opine(a, "for", "Cool in summer.") == 201
+    assert opine(a, "against", "Changed my mind: water bills.") == 201
+    assert opine(b, "for", "Children love it.") == 201
+    assert opine(b, "maybe", "?") == 400
+    view = api.get("/v1/questions/fountain/opinions").json()
+    assert view["counts"] == {"for": 1, "against": 1, "neutral": 0}
+    assert [o["text"] for o in view["opinions"]["for"]] == ["Cool in summer.", "Children love it."]
+    result = api.post("/v1/questions/fountain/close", headers=ADMIN).json()
+    assert result["citizens"]["counts"] == {"yes": 0, "no": 0}
+    assert result["citizens"]["abstained"] == 2
+    assert opine(a, "for", "Too late.") == 409
