@@ -1,0 +1,280 @@
+"""``isegoria citizen``: enroll, vote, delegate, and check what the board holds for you."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from client import _cli_common as common
+from client._cli_common import UrlOption, reported
+from client._client import DEFAULT_URL
+from client.board import find_question
+from client.citizen import STANCES, Citizen, parse_scope
+from client.errors import UsageError, VerificationError
+from client.wallet import Wallet
+from crypto.encoding import JSONValue, canonical_json
+
+__all__ = ["citizen_app"]
+
+citizen_app = common.new_typer(
+    "A citizen's commands. The pseudonym and receipts live in a wallet file sealed with a "
+    "passphrase (ISEGORIA_PASSPHRASE, or asked without echo). Every action prints the board "
+    "leaf that holds it, after checking the signed receipt."
+)
+
+WalletOption = Annotated[
+    Path, typer.Option("--wallet", help="The sealed wallet file (created by enroll).")
+]
+
+
+def _citizen(wallet: Path, url: str) -> Citizen:
+    return Citizen(common.make_client(url), Wallet.open(wallet, common.passphrase()))
+
+
+@citizen_app.command("enroll")
+def enroll(
+    wallet: WalletOption,
+    assembly: Annotated[str, typer.Option("--assembly", help="The assembly to enroll in.")],
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Make a pseudonym, get its anonymous credential, and register it on the board.
+
+    Creates the wallet if it does not exist (asking for a new passphrase twice). The one-time
+    enrollment code is read from ISEGORIA_ENROLLMENT_CODE or asked without echo. The issuer key
+    is taken from the authority-signed board, never from the registrar. Prints the pseudonym.
+    """
+    with reported():
+        if wallet.exists():
+            opened = Wallet.open(wallet, common.passphrase())
+            if opened.assembly_id != assembly:
+                raise UsageError(f"{wallet} belongs to assembly {opened.assembly_id!r}")
+        else:
+            opened = Wallet.create(
+                wallet, common.passphrase(confirm=True), assembly, limits=common.kdf_limits
+            )
+            typer.echo(f"new wallet {wallet} for assembly {assembly}")
+        citizen = Citizen(common.make_client(url), opened)
+        code = "" if opened.enrolled else common.secret(common.CODE_ENV, "Enrollment code")
+        receipt = citizen.enroll(code)
+        typer.echo(f"pseudonym {citizen.pseudonym}")
+        common.echo_receipt(f"enrolled in assembly {assembly}", receipt)
+
+
+@citizen_app.command("vote")
+def vote(
+    wallet: WalletOption,
+    question_id: Annotated[str, typer.Argument(metavar="QUESTION", help="The question.")],
+    choices: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="CHOICE",
+            help="Option ids: one for single; any for approval and budget (none approves "
+            "nothing); best first for ranked.",
+        ),
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Cast or replace your ballot; a direct vote overrides any delegation.
+
+    Reads the question's method and options from the board first.
+    """
+    with reported():
+        citizen = _citizen(wallet, url)
+        question = find_question(citizen.client, question_id, pinned=citizen.authority_key())
+        choice = common.build_choice(question, choices or [])
+        common.echo_receipt(f"ballot on {question_id}", citizen.vote(question_id, choice))
+
+
+@citizen_app.command("delegate")
+def delegate(
+    wallet: WalletOption,
+    scope: Annotated[
+        str, typer.Option("--scope", help="assembly:ID, topic:ID or question:ID.")
+    ],
+    to: Annotated[
+        str | None,
+        typer.Argument(metavar="DELEGATE", help="The delegate's pseudonym (base64url)."),
+    ] = None,
+    none: Annotated[
+        bool,
+        typer.Option("--none", help="Record 'no delegation at this scope' (blocks broader ones)."),
+    ] = False,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Delegate your vote at a scope to another pseudonym (or to nobody, with --none).
+
+    The most specific scope wins: question, then topic, then assembly.
+    """
+    with reported():
+        if (to is None) == (not none):
+            raise UsageError("give either a DELEGATE or --none")
+        citizen = _citizen(wallet, url)
+        receipt = citizen.delegate(parse_scope(scope), None if none else to)
+        common.echo_receipt(f"delegation at {scope}", receipt)
+
+
+@citizen_app.command("revoke")
+def revoke(
+    wallet: WalletOption,
+    scope: Annotated[str, typer.Option("--scope", help="assembly:ID, topic:ID or question:ID.")],
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Take back your delegation at a scope (a broader one applies again)."""
+    with reported():
+        common.echo_receipt(
+            f"revocation at {scope}", _citizen(wallet, url).revoke(parse_scope(scope))
+        )
+
+
+@citizen_app.command("profile")
+def profile(
+    wallet: WalletOption,
+    name: Annotated[str, typer.Option("--name", help="Display name shown to delegators.")],
+    statement: Annotated[str, typer.Option("--statement", help="What you stand for.")] = "",
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Publish a delegate profile so that others can find you and delegate to you."""
+    with reported():
+        common.echo_receipt("profile", _citizen(wallet, url).profile(name, statement))
+
+
+@citizen_app.command("opine")
+def opine(
+    wallet: WalletOption,
+    question_id: Annotated[str, typer.Argument(metavar="QUESTION", help="The question.")],
+    stance: Annotated[str, typer.Option("--stance", help="for, against or neutral.")],
+    text: Annotated[str, typer.Option("--text", help="Your argument.")],
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Publish an argued opinion on a question (counted per stance, never as a vote)."""
+    with reported():
+        if stance not in STANCES:
+            raise UsageError(f"--stance is one of {', '.join(STANCES)}")
+        common.echo_receipt("opinion", _citizen(wallet, url).opine(question_id, stance, text))
+
+
+@citizen_app.command("propose")
+def propose(
+    wallet: WalletOption,
+    topic_id: Annotated[str, typer.Argument(metavar="TOPIC", help="The topic it belongs to.")],
+    initiative_id: Annotated[
+        str, typer.Argument(metavar="INITIATIVE", help="Identifier of the new initiative.")
+    ],
+    title: Annotated[str, typer.Option("--title", help="Title of the initiative.")],
+    text: Annotated[str, typer.Option("--text", help="What it proposes.")],
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Put a citizens' initiative on a topic's agenda; others may then support it."""
+    with reported():
+        receipt = _citizen(wallet, url).propose(topic_id, initiative_id, title, text)
+        common.echo_receipt(f"initiative {initiative_id}", receipt)
+
+
+@citizen_app.command("support")
+def support(
+    wallet: WalletOption,
+    initiative_id: Annotated[str, typer.Argument(metavar="INITIATIVE", help="The initiative.")],
+    withdraw: Annotated[
+        bool, typer.Option("--withdraw", help="Withdraw an earlier support instead.")
+    ] = False,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Sign a citizens' initiative (or withdraw your signature)."""
+    with reported():
+        receipt = _citizen(wallet, url).support(initiative_id, withdrawn=withdraw)
+        common.echo_receipt(f"{'withdrawal' if withdraw else 'support'}", receipt)
+
+
+@citizen_app.command("trace")
+def trace(
+    question_id: Annotated[str, typer.Argument(metavar="QUESTION", help="The question.")],
+    wallet: Annotated[
+        Path | None, typer.Option("--wallet", help="Trace this wallet's pseudonym.")
+    ] = None,
+    pseudonym: Annotated[
+        str | None, typer.Option("--pseudonym", help="Trace this pseudonym instead.")
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Show where a voice goes on a question: the delegation chain, how it ends, the choice."""
+    with reported():
+        if (wallet is None) == (pseudonym is None):
+            raise UsageError("give either --wallet or --pseudonym")
+        client = common.make_client(url)
+        if wallet is not None:
+            pseudonym = Wallet.open(wallet, common.passphrase()).pseudonym
+        assert pseudonym is not None
+        answer = client.trace(question_id, pseudonym)
+        chain = answer.get("chain")
+        hops = [str(p) for p in chain] if isinstance(chain, list) else []
+        typer.echo(f"question {question_id}, pseudonym {pseudonym}")
+        typer.echo("chain: " + " -> ".join(hops))
+        typer.echo(f"end: {answer.get('end')}")
+        choice: JSONValue = answer.get("choice")
+        if answer.get("closed") is True:
+            typer.echo(f"choice: {canonical_json(choice).decode()}")
+        else:
+            typer.echo("choice: (known when the question closes)")
+
+
+@citizen_app.command("tally")
+def tally(
+    question_id: Annotated[str, typer.Argument(metavar="QUESTION", help="A closed question.")],
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Print the published tally of a closed question as a table."""
+    with reported():
+        typer.echo(common.format_tally(question_id, common.make_client(url).tally(question_id)))
+
+
+@citizen_app.command("receipts")
+def receipts(wallet: WalletOption, url: UrlOption = DEFAULT_URL) -> None:
+    """Check every saved receipt against the latest signed tree head.
+
+    For each receipt: a consistency proof from its tree head to the latest one, and a fresh
+    inclusion proof. Prints one line per receipt; exits 1 if any check fails.
+    """
+    with reported():
+        citizen = _citizen(wallet, url)
+        head = citizen.latest_tree_head()
+        typer.echo(f"latest signed tree head: size {head.tree_size}")
+        failures = 0
+        for stored in citizen.wallet.receipts:
+            index = stored.receipt.index
+            try:
+                citizen.check_receipt_now(stored.receipt, stored.envelope, latest=head)
+            except VerificationError as exc:
+                failures += 1
+                typer.echo(f"FAIL leaf {index} ({stored.record_type}): {exc}")
+            else:
+                typer.echo(f"ok   leaf {index} ({stored.record_type})")
+        if citizen.wallet.pending is not None:
+            typer.echo("pending: one action not yet acknowledged; `citizen resume` sends it again")
+        if failures:
+            raise typer.Exit(1)
+
+
+@citizen_app.command("resume")
+def resume(wallet: WalletOption, url: UrlOption = DEFAULT_URL) -> None:
+    """Send again, byte for byte, the action an interrupted run left pending (if any)."""
+    with reported():
+        receipt = _citizen(wallet, url).resume()
+        if receipt is None:
+            typer.echo("nothing pending")
+        else:
+            common.echo_receipt("pending action", receipt)
+
+
+@citizen_app.command("status")
+def status(wallet: WalletOption) -> None:
+    """Print the wallet's assembly, pseudonym, enrollment, last seq and pending action."""
+    with reported():
+        opened = Wallet.open(wallet, common.passphrase())
+        typer.echo(f"assembly  {opened.assembly_id}")
+        typer.echo(f"pseudonym {opened.pseudonym}")
+        typer.echo(f"enrolled  {'yes' if opened.enrolled else 'no'}")
+        typer.echo(f"last seq  {opened.seq}")
+        typer.echo(f"receipts  {len(opened.receipts)}")
+        typer.echo(f"pending   {'yes' if opened.pending is not None else 'no'}")

@@ -1,0 +1,270 @@
+"""Board trust: the SDK takes no key from the server, only from the signed board (DESIGN §4, §8).
+
+* The authority key is the one leaf 0 (``genesis``) names and is signed by; a client may pin it.
+* A tree head counts only if it names that key and its Ed25519 signature (``STH_DOMAIN``) holds.
+* A scan of the board recomputes the RFC 9162 §2.1.1 root of the leaves received and compares it
+  with the signed head, so the records found are the ones everybody else sees.
+* An issuer key comes only from the ``assembly`` record the authority signed (§2: one key for all).
+* A receipt is checked against its own tree head (RFC 9162 §2.1.3.2) and, later, against a newer
+  head by a consistency proof (§2.1.4.2) and a fresh inclusion proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from client._client import Client
+from client.errors import MalformedResponse, VerificationError
+from client.models import Receipt, TreeHead
+from crypto.blind_rsa import PublicKey, Variant
+from crypto.ed25519 import RECORD_DOMAIN, STH_DOMAIN, verify_object
+from crypto.encoding import JSONValue, b64u_decode, canonical_json, parse_json
+from crypto.errors import CryptoError
+from crypto.merkle import leaf_hash, node_hash, verify_consistency, verify_inclusion
+
+__all__ = [
+    "PROTOCOL",
+    "Assembly",
+    "fetch_assembly",
+    "fetch_authority_key",
+    "find_question",
+    "verify_receipt",
+    "verify_receipt_against",
+    "verify_tree_head",
+]
+
+PROTOCOL = "isegoria/v1"
+_VARIANT = Variant.SHA384_PSS_RANDOMIZED.name_string
+
+Envelope = dict[str, JSONValue]
+
+
+def verify_tree_head(head: TreeHead, authority_key: str) -> None:
+    """Check that ``head`` names ``authority_key`` and is signed by it."""
+    if head.authority_key != authority_key:
+        raise VerificationError("the tree head names another authority key than the board's")
+    try:
+        verify_object(authority_key, STH_DOMAIN, head.signed_object(), head.sig)
+    except CryptoError as exc:
+        raise VerificationError(
+            f"the tree head of size {head.tree_size} is not signed by the authority key"
+        ) from exc
+
+
+def _envelope(leaf: bytes, index: int) -> tuple[Envelope, dict[str, JSONValue]]:
+    try:
+        value = parse_json(leaf)
+    except CryptoError as exc:
+        raise VerificationError(f"leaf {index} is not strict JSON: {exc}") from exc
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"record", "signer", "sig"}
+        or not isinstance(value["record"], dict)
+        or not isinstance(value["signer"], str)
+        or not isinstance(value["sig"], str)
+    ):
+        raise VerificationError(f"leaf {index} is not an envelope")
+    if canonical_json(value) != leaf:
+        raise VerificationError(f"leaf {index} is not in canonical form")
+    return value, value["record"]
+
+
+def _verify_envelope(envelope: Envelope, record: dict[str, JSONValue], index: int) -> None:
+    signer, sig = envelope["signer"], envelope["sig"]
+    assert isinstance(signer, str) and isinstance(sig, str)
+    try:
+        verify_object(signer, RECORD_DOMAIN, record, sig)
+    except CryptoError as exc:
+        raise VerificationError(f"leaf {index}: the signature does not verify") from exc
+
+
+def _genesis_key(leaf: bytes) -> str:
+    envelope, record = _envelope(leaf, 0)
+    key = record.get("authority_key")
+    if (
+        record.get("type") != "genesis"
+        or set(record) != {"type", "protocol", "authority_key"}
+        or record["protocol"] != PROTOCOL
+        or not isinstance(key, str)
+        or envelope["signer"] != key
+    ):
+        raise VerificationError("leaf 0 is not a genesis record signed by its own authority key")
+    _verify_envelope(envelope, record, 0)
+    return key
+
+
+def _check_pin(found: str, pinned: str | None) -> str:
+    if pinned is not None and found != pinned:
+        raise VerificationError("the board's authority key is not the one this wallet pinned")
+    return found
+
+
+def fetch_authority_key(client: Client, *, pinned: str | None = None) -> str:
+    """The authority key named and signed by leaf 0 (and equal to ``pinned`` when given)."""
+    leaves = list(client.board_leaves(0, 1))
+    if len(leaves) != 1:
+        raise VerificationError("the board has no genesis leaf")
+    return _check_pin(_genesis_key(leaves[0]), pinned)
+
+
+class _RootAccumulator:
+    """RFC 9162 §2.1.1 root of a stream of leaves in O(log n) memory (perfect subtrees)."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []  # (leaf count, hash), sizes strictly falling
+        self.size = 0
+
+    def add(self, leaf: bytes) -> None:
+        count, current = 1, leaf_hash(leaf)
+        while self._stack and self._stack[-1][0] == count:
+            left_count, left = self._stack.pop()
+            count, current = left_count + count, node_hash(left, current)
+        self._stack.append((count, current))
+        self.size += 1
+
+    def root(self) -> bytes:
+        result = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            result = node_hash(left, result)
+        return result
+
+
+def _scan(
+    client: Client, pinned: str | None, want: Callable[[Mapping[str, JSONValue]], bool]
+) -> tuple[str, TreeHead, list[tuple[int, Envelope]]]:
+    """Read the whole board under the current signed head; the envelopes ``want`` picks."""
+    head = client.board_sth()
+    if head.tree_size == 0:
+        raise VerificationError("the board is empty: it has no genesis")
+    accumulator = _RootAccumulator()
+    authority: str | None = None
+    found: list[tuple[int, Envelope]] = []
+    for index, leaf in enumerate(client.board_leaves(0, head.tree_size)):
+        if index >= head.tree_size:
+            raise VerificationError("the board holds more leaves than its signed head")
+        if index == 0:
+            authority = _check_pin(_genesis_key(leaf), pinned)
+            verify_tree_head(head, authority)
+        accumulator.add(leaf)
+        envelope, record = _envelope(leaf, index)
+        if want(record):
+            _verify_envelope(envelope, record, index)
+            found.append((index, envelope))
+    if authority is None or accumulator.size != head.tree_size:
+        raise VerificationError("the board holds fewer leaves than its signed head")
+    if accumulator.root() != head.root_hash:
+        raise VerificationError("the board's leaves do not hash to the signed root")
+    return authority, head, found
+
+
+def _authority_record(
+    found: list[tuple[int, Envelope]], authority: str, what: str
+) -> tuple[int, dict[str, JSONValue]]:
+    if not found:
+        raise VerificationError(f"{what} is not on the board")
+    if len(found) > 1:
+        raise VerificationError(f"{what} appears more than once on the board")
+    index, envelope = found[0]
+    if envelope["signer"] != authority:
+        raise VerificationError(f"{what} (leaf {index}) is not signed by the authority key")
+    record = envelope["record"]
+    assert isinstance(record, dict)
+    return index, record
+
+
+@dataclass(frozen=True, slots=True)
+class Assembly:
+    """An assembly as its authority-signed board record states it."""
+
+    assembly_id: str
+    title: str
+    issuer_key: PublicKey
+    initiative_threshold: int
+    index: int
+    authority_key: str
+    tree_head: TreeHead
+
+
+def fetch_assembly(client: Client, assembly_id: str, *, pinned: str | None = None) -> Assembly:
+    """Read the board and return the assembly whose issuer key every client sees (§2)."""
+    authority, head, found = _scan(
+        client,
+        pinned,
+        lambda r: r.get("type") == "assembly" and r.get("assembly_id") == assembly_id,
+    )
+    index, record = _authority_record(found, authority, f"assembly {assembly_id!r}")
+    if record.get("variant") != _VARIANT:
+        raise VerificationError(f"assembly {assembly_id!r} does not use {_VARIANT}")
+    title, threshold = record.get("title"), record.get("initiative_threshold")
+    try:
+        issuer_key = PublicKey.from_spki(b64u_decode(record.get("issuer_key"), what="issuer_key"))
+    except CryptoError as exc:
+        raise VerificationError(f"assembly {assembly_id!r} has an unusable issuer key") from exc
+    if not isinstance(title, str) or isinstance(threshold, bool) or not isinstance(threshold, int):
+        raise MalformedResponse(f"the record of assembly {assembly_id!r} is malformed")
+    return Assembly(assembly_id, title, issuer_key, threshold, index, authority, head)
+
+
+def find_question(
+    client: Client, question_id: str, *, pinned: str | None = None
+) -> dict[str, JSONValue]:
+    """The authority-signed ``question`` record (its method and options), from the board."""
+    authority, _, found = _scan(
+        client,
+        pinned,
+        lambda r: r.get("type") == "question" and r.get("question_id") == question_id,
+    )
+    return _authority_record(found, authority, f"question {question_id!r}")[1]
+
+
+def verify_receipt(
+    receipt: Receipt, authority_key: str, envelope: Mapping[str, JSONValue] | None = None
+) -> None:
+    """Check a receipt against its own tree head, and against ``envelope`` when known."""
+    if envelope is not None and leaf_hash(canonical_json(envelope)) != receipt.leaf_hash:
+        raise VerificationError("the receipt's leaf hash is not the hash of the envelope sent")
+    if receipt.sth.tree_size != receipt.index + 1:
+        raise VerificationError(
+            f"the receipt for leaf {receipt.index} carries a tree head of size "
+            f"{receipt.sth.tree_size}, not {receipt.index + 1}"
+        )
+    verify_tree_head(receipt.sth, authority_key)
+    try:
+        verify_inclusion(
+            receipt.leaf_hash,
+            receipt.index,
+            receipt.sth.tree_size,
+            receipt.inclusion_proof,
+            receipt.sth.root_hash,
+        )
+    except CryptoError as exc:
+        raise VerificationError(f"the receipt's inclusion proof fails: {exc}") from exc
+
+
+def verify_receipt_against(
+    client: Client, receipt: Receipt, latest: TreeHead, authority_key: str
+) -> None:
+    """Check that the board under ``latest`` still holds the receipt's leaf (DESIGN §8)."""
+    verify_tree_head(latest, authority_key)
+    old = receipt.sth
+    if latest.tree_size < old.tree_size or latest.timestamp < old.timestamp:
+        raise VerificationError(
+            f"the latest tree head (size {latest.tree_size}) is older than the receipt's "
+            f"(size {old.tree_size}): the board went backwards"
+        )
+    try:
+        proof = client.consistency_proof(old.tree_size, latest.tree_size)
+        verify_consistency(old.tree_size, latest.tree_size, proof, old.root_hash, latest.root_hash)
+    except CryptoError as exc:
+        raise VerificationError(
+            f"the board of size {latest.tree_size} does not extend the receipt's board of size "
+            f"{old.tree_size}: {exc}"
+        ) from exc
+    try:
+        path = client.inclusion_proof(receipt.index, latest.tree_size)
+        verify_inclusion(receipt.leaf_hash, receipt.index, latest.tree_size, path, latest.root_hash)
+    except CryptoError as exc:
+        raise VerificationError(
+            f"leaf {receipt.index} is not in the board of size {latest.tree_size}: {exc}"
+        ) from exc
