@@ -426,6 +426,11 @@ def make_audit_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
         """
         with _reported(), _Server(url, transport) as server:
             index, leaf, old = _read_receipt(receipt_file)
+            if authority_key is not None:
+                try:
+                    b64u_decode(authority_key, length=32, what="--authority-key")
+                except CryptoError as exc:
+                    raise UsageError(str(exc)) from exc
             latest = server.sth()
             key = authority_key or server.genesis_key(latest)
             if authority_key is None:
@@ -471,7 +476,10 @@ def make_audit_app(transport: httpx.BaseTransport | None = None) -> typer.Typer:
                 key, old = kept
                 _verify_head(latest, key, "the latest tree head")
                 _check_extends(server, old, latest)
-                typer.echo(f"OK: the board grew from {old.tree_size} to {latest.tree_size} leaves")
+                typer.echo(
+                    f"OK: the board of {latest.tree_size} leaves extends the kept one of "
+                    f"{old.tree_size} leaves"
+                )
             document = {"url": url, "authority_key": key, "sth": latest.to_json()}
             _write_atomically(state, [canonical_json(document) + b"\n"])
             typer.echo(f"kept the tree head of size {latest.tree_size} ({_when(latest.timestamp)})")

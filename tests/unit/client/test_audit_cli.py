@@ -300,9 +300,12 @@ def test_a_receipt_under_another_authority_fails(tmp_path: Path) -> None:
     assert result.exit_code == 1
 
 
-def test_a_malformed_receipt_exits_2(tmp_path: Path) -> None:
+def test_a_malformed_receipt_or_key_exits_2(tmp_path: Path) -> None:
     bad = write_json(tmp_path / "receipt.json", {"index": 0})
     result = run(FakeServer(_board()).app(), "receipt", str(bad), URL)
+    assert result.exit_code == 2
+    good = _receipt(tmp_path, _board(), 3)
+    result = run(FakeServer(_board()).app(), "receipt", str(good), URL, "--authority-key", "x")
     assert result.exit_code == 2
 
 
@@ -317,7 +320,7 @@ def test_monitor_trusts_on_first_use_then_follows_growth(tmp_path: Path) -> None
     assert kept["authority_key"] == old.authority.public_key_b64u
     second = run(FakeServer(new).app(), "monitor", URL, "--state", str(state))
     assert second.exit_code == 0, second.output
-    assert f"grew from {len(old)} to {len(new)} leaves" in second.stdout
+    assert f"board of {len(new)} leaves extends the kept one of {len(old)}" in second.stdout
     assert json.loads(state.read_text())["sth"] == new.sth()
 
 

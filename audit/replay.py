@@ -1,0 +1,390 @@
+"""Replay of a whole exported board against its signed tree head (docs/PROTOCOL.md §4, §8, §10).
+
+``verify_board`` folds the leaves, in order, through ``audit.state.BoardState`` (the rules the
+server itself applies): each leaf must be strict JSON whose canonical form (RFC 8785 JCS) is the
+leaf's exact bytes, a well-formed envelope, correctly signed, and legal where it stands; every
+``tally`` must be the very next leaf after its ``question_closed`` and equal the recomputed one.
+The leaves are hashed into an RFC 9162 §2.1 tree whose root must match the signed tree head
+(``STH_DOMAIN`` over JCS({tree_size, root_hash, timestamp}), by genesis's authority key), and
+each earlier tree head the auditor kept must be a prefix of it (§2.1.4 consistency).
+
+The first lie raises ``VerificationFailed(leaf, reason)``: the offending leaf's index, or
+``tree_size − 1`` for a root or tree-head mismatch. Ed25519 checks are independent per leaf, so
+``leaf_signature_ok`` can run elsewhere (a process pool) and its verdicts be passed in.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import nacl.bindings
+import nacl.exceptions
+
+from audit.errors import Conflict, Malformed, RecordRefused, VerificationFailed
+from audit.records import binary, exact_members, integer, key, parse_envelope
+from audit.state import BoardState
+from crypto.ed25519 import RECORD_DOMAIN, STH_DOMAIN, verify_object
+from crypto.encoding import (
+    MAX_DEPTH,
+    MAX_SAFE_INTEGER,
+    JSONValue,
+    b64u_encode,
+    canonical_json,
+    parse_json,
+)
+from crypto.errors import CryptoError, EncodingError, InvalidSignature
+from crypto.merkle import EMPTY_ROOT, HASH_SIZE, MemoryTree, verify_consistency
+
+__all__ = [
+    "PROGRESS_EVERY",
+    "Replay",
+    "Report",
+    "TreeHead",
+    "check_signatures",
+    "leaf_signature_ok",
+    "verify_board",
+]
+
+#: ``verify_board`` reports progress every this many leaves.
+PROGRESS_EVERY = 10_000
+
+# A canonical leaf is {"record":<JCS(record)>,"sig":"<86 chars>","signer":"<43 chars>"}: JCS
+# sorts "record" < "sig" < "signer", and base64url needs no escaping.
+_HEAD = b'{"record":'
+_SIG_MARK, _SIGNER_MARK, _END = b',"sig":"', b'","signer":"', b'"}'
+_SIG_CHARS, _KEY_CHARS = 86, 43
+_TAIL = len(_SIG_MARK) + _SIG_CHARS + len(_SIGNER_MARK) + _KEY_CHARS + len(_END)
+
+
+def _strict_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError("integer out of range")
+    return value
+
+
+def _refuse(text: str) -> int:
+    raise ValueError("not an integer")
+
+
+# Built once: json.loads and json.dumps build a new decoder or encoder per call given options.
+_DECODER = json.JSONDecoder(parse_int=_strict_int, parse_float=_refuse, parse_constant=_refuse)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_B64U_TO_B64 = bytes.maketrans(b"-_", b"+/")
+
+
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    """A signed tree head, as ``GET /v1/board/sth`` and receipts carry it (§4, §5)."""
+
+    tree_size: int
+    root_hash: bytes
+    timestamp: int
+    sig: str
+    authority_key: str | None = None
+
+    @classmethod
+    def from_json(cls, obj: object, what: str = "tree head") -> TreeHead:
+        """Parse a tree head's shape; ``authority_key`` is optional. Raises ``Malformed``."""
+        data = exact_members(
+            obj,
+            frozenset({"tree_size", "root_hash", "timestamp", "sig"}),
+            frozenset({"authority_key"}),
+            what,
+        )
+        authority = data.get("authority_key")
+        if "authority_key" in data:
+            key(authority, f"{what} authority_key")
+        binary(data["sig"], f"{what} sig", 64)
+        assert isinstance(data["sig"], str)
+        return cls(
+            tree_size=integer(data["tree_size"], f"{what} tree_size"),
+            root_hash=binary(data["root_hash"], f"{what} root_hash", HASH_SIZE),
+            timestamp=integer(data["timestamp"], f"{what} timestamp"),
+            sig=data["sig"],
+            authority_key=authority if isinstance(authority, str) else None,
+        )
+
+    def signed_object(self) -> dict[str, JSONValue]:
+        """What the authority signs: ``{tree_size, root_hash, timestamp}``."""
+        return {
+            "tree_size": self.tree_size,
+            "root_hash": b64u_encode(self.root_hash),
+            "timestamp": self.timestamp,
+        }
+
+    def to_json(self) -> dict[str, JSONValue]:
+        extra: dict[str, JSONValue] = {"sig": self.sig}
+        if self.authority_key is not None:
+            extra["authority_key"] = self.authority_key
+        return self.signed_object() | extra
+
+    def verify(self, authority_key: str) -> None:
+        """Check the signature by ``authority_key`` (and the named key); raise InvalidSignature."""
+        if self.authority_key is not None and self.authority_key != authority_key:
+            raise InvalidSignature("the tree head names another authority key than the board's")
+        try:
+            verify_object(authority_key, STH_DOMAIN, self.signed_object(), self.sig)
+        except EncodingError as exc:
+            raise InvalidSignature(str(exc)) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a successful replay checked, and the board's final state (for reads)."""
+
+    tree_size: int
+    root_hash: bytes
+    assemblies: int
+    questions: int
+    tallies: int
+    pseudonyms: int
+    lobbies: int
+    root_checked: bool
+    known_sths: int
+    state: BoardState = field(repr=False, compare=False)
+
+
+def leaf_signature_ok(leaf: bytes) -> bool:
+    """The Ed25519 check ``BoardState`` makes, read straight from a canonical leaf's bytes.
+
+    Pure and picklable, for a process pool. The verdict equals ``audit.signature_ok`` for every
+    leaf that is canonical and well-formed, which the replay checks before it uses the verdict.
+    """
+    tail = leaf[-_TAIL:]
+    sig_at = len(_SIG_MARK)
+    signer_at = sig_at + _SIG_CHARS + len(_SIGNER_MARK)
+    if (
+        len(leaf) <= len(_HEAD) + _TAIL
+        or not leaf.startswith(_HEAD)
+        or not tail.startswith(_SIG_MARK)
+        or tail[sig_at + _SIG_CHARS : signer_at] != _SIGNER_MARK
+        or not tail.endswith(_END)
+    ):
+        return False
+    try:
+        sig = _b64u(tail[sig_at : sig_at + _SIG_CHARS])
+        signer = _b64u(tail[signer_at : signer_at + _KEY_CHARS])
+        nacl.bindings.crypto_sign_open(sig + RECORD_DOMAIN + leaf[len(_HEAD) : -_TAIL], signer)
+    except (nacl.exceptions.CryptoError, binascii.Error, ValueError, TypeError):
+        return False
+    return True
+
+
+def _b64u(text: bytes) -> bytes:
+    # Lenient, but only ever used on strings that ``parse_envelope`` decodes strictly.
+    return binascii.a2b_base64(text.translate(_B64U_TO_B64) + b"=" * (-len(text) % 4))
+
+
+def check_signatures(leaves: Sequence[bytes]) -> bytes:
+    """``leaf_signature_ok`` over a chunk, as one byte (1 or 0) per leaf: cheap to pickle."""
+    return bytes(leaf_signature_ok(leaf) for leaf in leaves)
+
+
+def _canonical_value(leaf: bytes, index: int) -> JSONValue:
+    """The leaf's JSON value, if the leaf is exactly its JCS form; else VerificationFailed.
+
+    Fast path: for an ASCII leaf with at most ``MAX_DEPTH`` brackets, the C ``json`` module's
+    sorted compact output is JCS, and reproducing the leaf exactly also rules out repeated keys.
+    Anything else takes the exact path (``parse_json``, ``canonical_json``), which names the fault.
+    """
+    if leaf.isascii() and leaf.count(b"{") + leaf.count(b"[") <= MAX_DEPTH:
+        try:
+            value = _DECODER.decode(leaf.decode("ascii"))
+            if _ENCODER.encode(value).encode() == leaf:
+                return value  # type: ignore[no-any-return]
+        except (ValueError, RecursionError):
+            pass
+    try:
+        parsed = parse_json(leaf)
+        canonical = canonical_json(parsed)
+    except EncodingError as exc:
+        raise VerificationFailed(index, f"the leaf is not strict JSON: {exc}") from exc
+    if canonical != leaf:
+        raise VerificationFailed(
+            index, "the leaf bytes are not the canonical JSON (RFC 8785) of its envelope"
+        )
+    return parsed
+
+
+def _first_difference(published: JSONValue, expected: JSONValue, path: str = "result") -> str:
+    """Where two JSON values first differ, for a readable tally mismatch."""
+    if isinstance(published, dict) and isinstance(expected, dict):
+        for name in sorted(set(published) | set(expected)):
+            if name not in published:
+                return f"{path}.{name} is missing"
+            if name not in expected:
+                return f"{path}.{name} should not be there"
+            if canonical_json(published[name]) != canonical_json(expected[name]):
+                return _first_difference(published[name], expected[name], f"{path}.{name}")
+    if (
+        isinstance(published, list)
+        and isinstance(expected, list)
+        and len(published) == len(expected)
+    ):
+        for n, (a, b) in enumerate(zip(published, expected, strict=True)):
+            if canonical_json(a) != canonical_json(b):
+                return _first_difference(a, b, f"{path}[{n}]")
+    shown = [canonical_json(v).decode()[:80] for v in (published, expected)]
+    return f"{path} is {shown[0]}, recomputed {shown[1]}"
+
+
+def _refusal_reason(
+    kind: str,
+    record: Mapping[str, JSONValue],
+    required: Mapping[str, JSONValue] | None,
+    exc: RecordRefused,
+) -> str:
+    if required is None or not isinstance(exc, Conflict):
+        return f"{kind} record refused: {exc.detail}"
+    # While a record is required, the only Conflict is "this leaf is not that record".
+    need = str(required["type"])
+    ident = "question_id" if need == "tally" else "initiative_id"
+    what = f"the {need} for {required[ident]!r}"
+    if kind == need and record.get(ident) == required[ident]:
+        where = _first_difference(dict(record), dict(required), "record")
+        return f"the published {what} differs from the one recomputed from the board: {where}"
+    return f"this leaf must be {what}, which the protocol requires right here; found a {kind}"
+
+
+class Replay:
+    """The fold behind ``verify_board``, one leaf at a time (for callers that stream)."""
+
+    def __init__(self) -> None:
+        self.state = BoardState()
+        self.tree = MemoryTree()
+        self.tallies = 0
+
+    @property
+    def size(self) -> int:
+        return self.tree.size
+
+    def feed(self, leaf: bytes, signature_valid: bool | None = None) -> None:
+        """Check and apply leaf number ``size``; ``signature_valid`` from ``leaf_signature_ok``."""
+        index = self.tree.size
+        value = _canonical_value(leaf, index)
+        try:
+            envelope = parse_envelope(value)
+        except Malformed as exc:
+            raise VerificationFailed(index, f"malformed envelope: {exc.detail}") from exc
+        if signature_valid is None:
+            signature_valid = leaf_signature_ok(leaf)
+        required = self.state.required_next()
+        kind = envelope.record.type
+        try:
+            self.state.apply(envelope, signature_valid=signature_valid)
+        except RecordRefused as exc:
+            reason = _refusal_reason(kind, envelope.record.data, required, exc)
+            raise VerificationFailed(index, reason) from exc
+        except CryptoError as exc:  # e.g. a published value JCS cannot represent
+            raise VerificationFailed(index, f"{kind} record refused: {exc}") from exc
+        self.tree.append(leaf)
+        if kind == "tally":
+            self.tallies += 1
+
+    def finish(self, *, sth: TreeHead | None = None, known_sths: Sequence[TreeHead] = ()) -> Report:
+        """End-of-board checks: nothing still required, the signed root, earlier tree heads."""
+        n = self.tree.size
+        if n == 0:
+            raise VerificationFailed(0, "the board is empty: leaf 0 must be the genesis record")
+        last = n - 1
+        required = self.state.required_next()
+        if required is not None:
+            kind = str(required["type"])
+            ident = required.get("question_id", required.get("initiative_id"))
+            raise VerificationFailed(
+                last, f"the board ends without the {kind} for {ident!r}, required as the next leaf"
+            )
+        authority = self.state.authority_key
+        assert authority is not None  # leaf 0 was a genesis
+        root = self.tree.root()
+        if sth is not None:
+            self._check_head(sth, authority, "the signed tree head")
+            if sth.tree_size != n:
+                raise VerificationFailed(
+                    last, f"the signed tree head covers {sth.tree_size} leaves, the board has {n}"
+                )
+            if sth.root_hash != root:
+                raise VerificationFailed(
+                    last,
+                    f"the Merkle root of the {n} leaves is {b64u_encode(root)}, the signed tree "
+                    f"head says {b64u_encode(sth.root_hash)}",
+                )
+        for head in known_sths:
+            self._check_known(head, authority, sth)
+        return Report(
+            tree_size=n,
+            root_hash=root,
+            assemblies=len(self.state.assemblies),
+            questions=len(self.state.questions),
+            tallies=self.tallies,
+            pseudonyms=len(self.state.pseudonym_assembly),
+            lobbies=len(self.state.lobbies),
+            root_checked=sth is not None,
+            known_sths=len(known_sths),
+            state=self.state,
+        )
+
+    def _check_head(self, head: TreeHead, authority: str, what: str) -> None:
+        try:
+            head.verify(authority)
+        except InvalidSignature as exc:
+            raise VerificationFailed(
+                self.tree.size - 1, f"{what} (size {head.tree_size}) fails: {exc}"
+            ) from exc
+
+    def _check_known(self, head: TreeHead, authority: str, sth: TreeHead | None) -> None:
+        n, last, size = self.tree.size, self.tree.size - 1, head.tree_size
+        what = f"the earlier tree head of size {size}"
+        self._check_head(head, authority, what)
+        if size > n:
+            raise VerificationFailed(last, f"{what} is beyond the board's {n} leaves")
+        if sth is not None and size <= sth.tree_size and head.timestamp > sth.timestamp:
+            raise VerificationFailed(last, f"{what} is dated after the signed tree head")
+        expected = self.tree.root(size) if size else EMPTY_ROOT
+        if head.root_hash != expected:
+            raise VerificationFailed(
+                last, f"the board is not consistent with {what}: its first {size} leaves hash "
+                f"to {b64u_encode(expected)}, not {b64u_encode(head.root_hash)}",
+            )  # fmt: skip
+        if size:
+            try:
+                proof = self.tree.consistency_proof(size, n)
+                verify_consistency(size, n, proof, head.root_hash, self.tree.root())
+            except CryptoError as exc:  # pragma: no cover - the roots were compared above
+                raise VerificationFailed(last, f"no consistency with {what}: {exc}") from exc
+
+
+def _pairs(
+    leaves: Iterable[bytes], signatures: Iterable[bool] | None
+) -> Iterator[tuple[bytes, bool | None]]:
+    if signatures is None:
+        return ((leaf, None) for leaf in leaves)
+    return zip(leaves, signatures, strict=True)
+
+
+def verify_board(
+    leaves: Iterable[bytes],
+    *,
+    sth: Mapping[str, JSONValue] | None = None,
+    known_sths: Sequence[Mapping[str, JSONValue]] = (),
+    progress: Callable[[int], None] | None = None,
+    signatures: Iterable[bool] | None = None,
+) -> Report:
+    """Replay ``leaves`` (leaf 0 first) and check them against ``sth`` and ``known_sths``.
+
+    The tree heads' shapes are checked before any leaf is read (``Malformed``). ``signatures``,
+    when given, holds one ``leaf_signature_ok`` verdict per leaf, in order. ``progress`` gets the
+    number of leaves verified every ``PROGRESS_EVERY``. Raises ``VerificationFailed``.
+    """
+    head = None if sth is None else TreeHead.from_json(sth, "the signed tree head")
+    known = [TreeHead.from_json(k, f"earlier tree head #{i + 1}") for i, k in enumerate(known_sths)]
+    replay = Replay()
+    for leaf, ok in _pairs(leaves, signatures):
+        replay.feed(leaf, ok)
+        if progress is not None and replay.size % PROGRESS_EVERY == 0:
+            progress(replay.size)
+    return replay.finish(sth=head, known_sths=known)

@@ -1,0 +1,1 @@
+"""The isegoria service: HTTP API, persistence, key storage and the registrar (the I/O layer)."""
