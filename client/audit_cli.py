@@ -133,6 +133,7 @@ class _Server:
     def __init__(self, url: str, transport: httpx.BaseTransport | None) -> None:
         if not _is_url(url):
             raise UsageError(f"{url!r} is not an http:// or https:// URL")
+        self._owns_transport = transport is None
         try:
             self._http = httpx.Client(
                 base_url=url.rstrip("/"),
@@ -148,7 +149,8 @@ class _Server:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._http.close()
+        if self._owns_transport:  # a transport passed in belongs to the caller, who reuses it
+            self._http.close()
 
     @staticmethod
     def _check(response: httpx.Response) -> None:

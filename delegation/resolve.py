@@ -22,7 +22,7 @@ that is both voter and stopper counts as a voter: a ballot always comes first.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -33,15 +33,16 @@ __all__ = ["Outcome", "Resolution", "Trace", "TraceEnd", "resolve", "trace"]
 Outcome = Literal["ballots_direct", "weight_delegated", "dead_end", "cycle", "abstained"]
 TraceEnd = Literal["ballot", "dead_end", "cycle", "abstained"]
 
-# A pseudonym's state is ``(voter, hops)`` once its weight is known to reach ``voter`` in
-# ``hops`` steps (0 for a voter itself). Every other state is one of these sentinels, told apart
-# by identity; their negative hop count lets the hot loop test "reached a ballot" at once.
-_State = tuple[str, int]
-_UNSEEN: Final[_State] = ("", -1)  # not resolved yet; stays so (abstained) without delegation
-_END: Final[_State] = ("", -2)  # a stopper: abstained itself, a dead end for its delegators
-_ON_PATH: Final[_State] = ("", -3)  # on the chain being walked: meeting it again is a cycle
-_DEAD: Final[_State] = ("", -4)
-_CYCLE: Final[_State] = ("", -5)
+# A pseudonym's state is one int, so that a million of them allocate no tuple: ``ballot << 32
+# | hops`` once its weight is known to reach ballot number ``ballot`` in ``hops`` steps (0 for
+# the voter itself), so one more hop is ``+ 1``. The other states are negative.
+_SHIFT: Final = 32
+_HOPS: Final = (1 << _SHIFT) - 1
+_UNSEEN: Final = -1  # not resolved yet; stays so (abstained) without delegation
+_END: Final = -2  # a stopper: abstained itself, a dead end for its delegators
+_ON_PATH: Final = -3  # on the chain being walked: meeting it again is a cycle
+_DEAD: Final = -4
+_CYCLE: Final = -5
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -56,23 +57,22 @@ class Resolution:
     abstained: int
     weights: dict[str, int]  # each counted voter -> 1 + the weight delegated to it
     hops: dict[int, int]  # hops -> number of weight_delegated pseudonyms (direct delegation: 1)
-    _states: Mapping[str, _State] = field(repr=False)  # one entry per member of the electorate
+    _states: Mapping[str, int] = field(repr=False)  # one entry per member of the electorate
+    _ballots: Sequence[str] = field(repr=False)  # the voters, numbered as in the states
 
     def outcome(self, pseudonym: str) -> Outcome:
         """The class of ``pseudonym``; ``NotInElectorate`` for one outside the electorate."""
         state = self._state(pseudonym)
-        if state is _DEAD:
+        if state >= 0:
+            return "weight_delegated" if state & _HOPS else "ballots_direct"
+        if state == _DEAD:
             return "dead_end"
-        if state is _CYCLE:
-            return "cycle"
-        if state[1] < 0:
-            return "abstained"
-        return "ballots_direct" if state[1] == 0 else "weight_delegated"
+        return "cycle" if state == _CYCLE else "abstained"
 
     def carrier_of(self, pseudonym: str) -> str | None:
         """The voter whose ballot carries ``pseudonym``'s weight (itself for a direct voter)."""
         state = self._state(pseudonym)
-        return None if state[1] < 0 else state[0]
+        return self._ballots[state >> _SHIFT] if state >= 0 else None
 
     def carriers(self) -> list[tuple[str, int]]:
         """Ballots of weight > 1: by weight descending, then pseudonym ascending (str order)."""
@@ -84,7 +84,7 @@ class Resolution:
         """The largest weight of any counted ballot, 0 when nobody voted."""
         return max(self.weights.values(), default=0)
 
-    def _state(self, pseudonym: str) -> _State:
+    def _state(self, pseudonym: str) -> int:
         state = self._states.get(pseudonym)
         if state is None:
             raise NotInElectorate(pseudonym)
@@ -114,15 +114,16 @@ def resolve(
     iteration order of any argument.
     """
     states = dict.fromkeys(electorate, _UNSEEN)
-    weights: dict[str, int] = {}
+    ballots: list[str] = []
     for v in voters:
         if v in states:
-            states[v] = (v, 0)
-            weights[v] = 1
+            states[v] = len(ballots) << _SHIFT
+            ballots.append(v)
     for s in stoppers:
-        if states.get(s) is _UNSEEN:
+        if states.get(s) == _UNSEEN:
             states[s] = _END
 
+    weights = [1] * len(ballots)
     state_of = states.get
     next_of = delegate_of.get
     delegated = dead = cycle = 0
@@ -130,7 +131,7 @@ def resolve(
     steps: dict[int, int] = {}
     # Only values change while iterating, never keys: the iteration stays valid.
     for start, initial in states.items():
-        if initial is not _UNSEEN:
+        if initial != _UNSEEN:
             continue
         target = next_of(start)
         if target is None:
@@ -139,7 +140,7 @@ def resolve(
         path = [start]
         states[start] = _ON_PATH
         state = state_of(target, _END)  # a delegate outside the electorate is a chain end
-        while state is _UNSEEN:
+        while state == _UNSEEN:
             onward = next_of(target)
             if onward is None:
                 state = _END
@@ -149,25 +150,24 @@ def resolve(
             target = onward
             state = state_of(target, _END)
         length = len(path)
-        hops = state[1]
-        if hops >= 0:
-            voter = state[0]
+        if state >= 0:
+            hops = state & _HOPS
             steps[hops + 1] = steps.get(hops + 1, 0) + 1
             steps[hops + length + 1] = steps.get(hops + length + 1, 0) - 1
             for node in reversed(path):
-                hops += 1
-                states[node] = (voter, hops)
-            weights[voter] += length
+                state += 1
+                states[node] = state
+            weights[state >> _SHIFT] += length
             delegated += length
         else:
-            if state is _END or state is _DEAD:
+            if state in (_END, _DEAD):
                 end, dead = _DEAD, dead + length
             else:  # _ON_PATH or _CYCLE
                 end, cycle = _CYCLE, cycle + length
             for node in path:
                 states[node] = end
 
-    direct = len(weights)
+    direct = len(ballots)
     return Resolution(
         electorate=len(states),
         ballots_direct=direct,
@@ -175,9 +175,10 @@ def resolve(
         dead_end=dead,
         cycle=cycle,
         abstained=len(states) - direct - delegated - dead - cycle,
-        weights=weights,
+        weights=dict(zip(ballots, weights, strict=True)),
         hops=_histogram(steps),
         _states=states,
+        _ballots=ballots,
     )
 
 

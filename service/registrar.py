@@ -205,12 +205,13 @@ class Registrar:
         require_write(session)
         if client is not None:
             self._limiter.check(client)
-        code_hash = _code_hash(code)
-        known = len(code) == CODE_LENGTH and session.scalar(
+        # Every code has CODE_LENGTH characters: anything else is unknown without a lookup.
+        code_hash = _code_hash(code) if len(code) == CODE_LENGTH else b""
+        known = code_hash and session.scalar(
             select(RollEntry.ref_hash).where(
                 RollEntry.assembly_id == assembly_id, RollEntry.code_hash == code_hash
             )
-        ) is not None
+        )
         if not known:
             if client is not None:
                 self._limiter.record_failure(client)

@@ -147,7 +147,6 @@ class BoardBuilder:
 
     def __init__(self, seed: int = 0, *, check_signatures: bool = True) -> None:
         self.rng = random.Random(seed)
-        self.seed = seed
         self.authority = self._new_key()
         self.state = BoardState()
         self.tree = MemoryTree()
@@ -373,8 +372,8 @@ class BoardBuilder:
 
     def _citizen(self, pseudonym: str, record: Json) -> int:
         citizen = self.citizens[pseudonym]
-        record = {"pseudonym": pseudonym, "seq": citizen.next_seq()} | record
-        return self.append(self.envelope(citizen.key, record))
+        signed: Json = {"pseudonym": pseudonym, "seq": citizen.next_seq()}
+        return self.append(self.envelope(citizen.key, signed | record))
 
     def random_choice(self, question_id: str) -> JSONValue:
         spec = self.state.questions[question_id].spec

@@ -363,3 +363,16 @@ def test_canonical_state_file(tmp_path: Path) -> None:
     run(FakeServer(_board()).app(), "monitor", URL, "--state", str(state))
     data = state.read_bytes()
     assert data == canonical_json(json.loads(data)) + b"\n"
+
+
+def test_a_transport_passed_in_is_left_open_for_the_caller() -> None:
+    closed: list[bool] = []
+
+    class Transport(httpx.MockTransport):
+        def close(self) -> None:
+            closed.append(True)
+
+    app = make_audit_app(Transport(FakeServer(_board()).handle))
+    assert run(app, "verify", URL).exit_code == 0
+    assert run(app, "verify", URL, "--jobs", "2").exit_code == 0
+    assert closed == []
