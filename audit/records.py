@@ -15,6 +15,7 @@ from typing import Final
 from audit.errors import Malformed
 from crypto.encoding import MAX_SAFE_INTEGER, JSONValue, b64u_decode, canonical_json
 from crypto.errors import EncodingError
+from delegation import ScopeKind
 
 __all__ = [
     "AUTHORITY_TYPES",
@@ -30,6 +31,7 @@ PROTOCOL: Final = "isegoria/v1"
 VARIANT: Final = "RSABSSA-SHA384-PSS-Randomized"
 
 _ID = re.compile(r"[a-z0-9-]{1,64}")
+_SCOPE_KINDS: Final[tuple[ScopeKind, ...]] = ("assembly", "topic", "question")
 
 #: Text bounds (characters). The protocol's 64 KiB body limit bounds everything else.
 TITLE_MAX: Final = 200
@@ -213,14 +215,15 @@ def binary(value: object, what: str, length: int | None = None) -> bytes:
         raise Malformed(str(exc)) from exc
 
 
-def scope(value: object) -> tuple[str, str]:
+def scope(value: object) -> tuple[ScopeKind, str]:
     """A scope ``{"assembly"|"topic"|"question": id}`` as a (kind, id) pair."""
     if not isinstance(value, dict) or len(value) != 1:
         raise Malformed('scope must be {"assembly"|"topic"|"question": id}')
     ((kind, ident),) = value.items()
-    if kind not in ("assembly", "topic", "question"):
-        raise Malformed('scope must be {"assembly"|"topic"|"question": id}')
-    return kind, identifier(ident, f"{kind} scope")
+    for known in _SCOPE_KINDS:
+        if kind == known:
+            return known, identifier(ident, f"{kind} scope")
+    raise Malformed('scope must be {"assembly"|"topic"|"question": id}')
 
 
 def _check_record_fields(r: dict[str, JSONValue]) -> None:

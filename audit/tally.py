@@ -8,6 +8,7 @@ once, and the two results sit side by side with the concentration statistics.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 import ballot
 from ballot import QuestionSpec
@@ -40,7 +41,8 @@ def tally_result(
         "abstained": resolution.abstained,
         "carriers": [{"pseudonym": p, "weight": w} for p, w in carriers],
     }
-    citizens.update(part)  # counts, ranking, and pairwise/strongest_paths or selected
+    # counts, ranking, and pairwise/strongest_paths or selected: JSON values by construction
+    citizens.update(cast(dict[str, JSONValue], part))
     stats: dict[str, JSONValue] = {
         "largest_carrier_weight": resolution.largest_weight(),
         "carriers": len(carriers),
@@ -50,5 +52,5 @@ def tally_result(
     def count_positions(items: Iterable[tuple[object, int]]) -> dict[str, object]:
         return dict(ballot.count(spec, items))
 
-    lobbies = lobby_result(positions, count_positions)
-    return {"citizens": citizens, "lobbies": lobbies, "stats": stats}  # type: ignore[dict-item]
+    lobbies = cast(dict[str, JSONValue], lobby_result(positions, count_positions))
+    return {"citizens": citizens, "lobbies": lobbies, "stats": stats}

@@ -137,12 +137,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(factory: str, database_url: str, sealing_key: bytes, workers: int = 1) -> Iterator[Server]:
+def server(
+    factory: str, database_url: str, sealing_key: bytes, workers: int = 1
+) -> Iterator[Server]:
     """``uvicorn`` serving ``bench.service:<factory>`` in its own process group; killed after."""
     port = _free_port()
     options = f"--host 127.0.0.1 --port {port} --workers {workers} --log-level warning"
     command = [sys.executable, "-m", "uvicorn", "--factory", f"bench.service:{factory}",
-               *options.split(), "--no-access-log"]  # fmt: skip
+               *options.split(), "--no-access-log"]
     env = {
         **os.environ,
         "ISEGORIA_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -270,7 +272,9 @@ def rates(op: Callable[[int], object], seconds: float) -> tuple[float, float]:
     return count / elapsed, count / (time.process_time() - cpu)
 
 
-def open_assembly(admin: httpx.Client, assembly_id: str, bits: int, voters: int) -> tuple[PublicKey, list[str]]:
+def open_assembly(
+    admin: httpx.Client, assembly_id: str, bits: int, voters: int
+) -> tuple[PublicKey, list[str]]:
     """A new assembly's issuer key, and the enrollment codes of a roll of ``voters``."""
     body = {"assembly_id": assembly_id, "title": "Bench", "key_bits": bits}
     response = admin.post("/v1/assemblies", json=body)
@@ -297,13 +301,13 @@ def enroll(client: httpx.Client, assembly_id: str, pk: PublicKey, code: str) -> 
     blinded, state = blind(pk, prepared)
     response = client.post(f"/v1/assemblies/{assembly_id}/credentials",
                            json={"blinded_msg": b64u_encode(blinded)},
-                           headers={"Authorization": f"Bearer {code}"})  # fmt: skip
+                           headers={"Authorization": f"Bearer {code}"})
     response.raise_for_status()
     sig = finalize(pk, prepared, b64u_decode(response.json()["blind_sig"]), state)
     record: dict[str, JSONValue] = {"type": "pseudonym", "assembly_id": assembly_id,
                                     "pseudonym": key.public_key_b64u,
                                     "msg_prefix": b64u_encode(prefix),
-                                    "credential": b64u_encode(sig)}  # fmt: skip
+                                    "credential": b64u_encode(sig)}
     client.post("/v1/board", content=envelope(key, record), headers=JSON).raise_for_status()
     return key
 
@@ -364,18 +368,18 @@ def part_credentials(quick: bool) -> None:
         bare[bits] = (max(bare[bits][0], again[0]), max(bare[bits][1], again[1]))
 
     print(f"Credentials issued over HTTP: 1 uvicorn process, {threads} client threads, {n} "
-          "requests; bare BlindSign in this process, one thread")  # fmt: skip
+          "requests; bare BlindSign in this process, one thread")
     print("(ratio: per wall second; CPU ratio: bare BlindSign CPU ms / server CPU ms per "
-          "credential, PostgreSQL's own CPU not counted)")  # fmt: skip
+          "credential, PostgreSQL's own CPU not counted)")
     print(f"{'bits':>5} {'backend':>11} {'cred/s':>8} {'BlindSign/s':>12} {'ratio':>6} "
-          f"{'server CPU ms':>14} {'BlindSign CPU ms':>17} {'CPU ratio':>10}")  # fmt: skip
+          f"{'server CPU ms':>14} {'BlindSign CPU ms':>17} {'CPU ratio':>10}")
     for bits in sizes:
         wall, cpu = bare[bits]
         for backend, loads in http.items():
             load = loads[bits]
             print(f"{bits:>5} {backend:>11} {load.rate:>8.1f} {wall:>12.1f} "
                   f"{load.rate / wall:>6.2f} {load.server_ms:>14.2f} {1000 / cpu:>17.2f} "
-                  f"{1000 / cpu / load.server_ms:>10.2f}")  # fmt: skip
+                  f"{1000 / cpu / load.server_ms:>10.2f}")
     if unavailable is not None:
         raise unavailable
 
@@ -391,7 +395,7 @@ def enroll_all(target: Server, count: int) -> list[SigningKey]:
         admin.post("/v1/assemblies/city/topics", json=topic).raise_for_status()
         options = [{"id": "yes", "title": "Yes"}, {"id": "no", "title": "No"}]
         question = {"question_id": "q", "topic_id": "parks", "title": "Q?", "method": "single",
-                    "options": options}  # fmt: skip
+                    "options": options}
         admin.post("/v1/assemblies/city/questions", json=question).raise_for_status()
 
     def one(code: str) -> SigningKey:
@@ -409,7 +413,7 @@ def ballot_batches(keys: Sequence[SigningKey], first_seq: int, per_key: int) -> 
         for i, key in enumerate(keys):
             record: dict[str, JSONValue] = {"type": "ballot", "question_id": "q",
                                             "choice": "yes" if (i + seq) % 3 else "no",
-                                            "pseudonym": key.public_key_b64u, "seq": seq}  # fmt: skip
+                                            "pseudonym": key.public_key_b64u, "seq": seq}
             batches[i % CLIENTS].append(("/v1/board", envelope(key, record), JSON))
     return batches
 
@@ -438,17 +442,17 @@ def part_ballots(quick: bool) -> None:
     _, verify_rate = rates(lambda _: _verify(sample), 0.3 if quick else 1.0)
 
     print(f"Ballots appended over HTTP on PostgreSQL: {CLIENTS} client threads (keep-alive), "
-          f"{pseudonyms} pseudonyms x {per_key} ballots per round,")  # fmt: skip
+          f"{pseudonyms} pseudonyms x {per_key} ballots per round,")
     print("vs a bare FastAPI endpoint that parses the envelope and verifies its Ed25519 signature")
     print(f"(parse and verify in this process: {verify_rate:.0f}/CPU s; CPU ms per request: the "
-          "uvicorn processes, PostgreSQL's own not counted)")  # fmt: skip
+          "uvicorn processes, PostgreSQL's own not counted)")
     print(f"{'workers':>7} {'ballots/s':>10} {'bare/s':>8} {'ratio':>6} {'goal':>11} "
-          f"{'server CPU ms':>14} {'bare CPU ms':>12} {'client CPU ms':>14}")  # fmt: skip
+          f"{'server CPU ms':>14} {'bare CPU ms':>12} {'client CPU ms':>14}")
     for workers, (ours, bare) in results.items():
         ratio = ours.rate / bare.rate
         verdict = f"{'meets' if ratio >= GOAL_BALLOTS else 'misses'} {GOAL_BALLOTS}"
         print(f"{workers:>7} {ours.rate:>10.1f} {bare.rate:>8.1f} {ratio:>6.2f} {verdict:>11} "
-              f"{ours.server_ms:>14.2f} {bare.server_ms:>12.2f} {ours.client_ms:>14.2f}")  # fmt: skip
+              f"{ours.server_ms:>14.2f} {bare.server_ms:>12.2f} {ours.client_ms:>14.2f}")
 
 
 # -- part 3: tally ------------------------------------------------------------------------------
@@ -473,7 +477,7 @@ def part_tally(quick: bool) -> None:
     ids = [f"option-{i}" for i in range(5)]
     options: list[JSONValue] = [{"id": o, "title": o} for o in ids]
     costed: list[JSONValue] = [{"id": o, "title": o, "cost": 10_000 * (k + 1)}
-                               for k, o in enumerate(ids)]  # fmt: skip
+                               for k, o in enumerate(ids)]
     choosers: dict[str, Callable[[], JSONValue]] = {
         "single": lambda: rng.choice(ids),
         "approval": lambda: rng.sample(ids, rng.randint(0, 3)),
@@ -484,7 +488,7 @@ def part_tally(quick: bool) -> None:
     rows = []
     for method, choose in choosers.items():
         spec = (question_spec("budget", costed, budget=60_000) if method == "budget"
-                else question_spec(method, options))  # fmt: skip
+                else question_spec(method, options))
         ballots = {p: choose() for p in pseudonyms}
         progress(f"tally of {n} {method} ballots, best of {rounds}")
         tally_result(spec, pseudonyms[:1000], {}, {p: ballots[p] for p in pseudonyms[:1000]}, {})
@@ -505,7 +509,7 @@ def part_tally(quick: bool) -> None:
     print(f"{'method':>9} {'tally s':>8} {'ballots/s':>10} {'Counter s':>10} {'x Counter':>10}")
     for method, seconds, raw in rows:
         print(f"{method:>9} {seconds:>8.3f} {n / seconds:>10.0f} {raw:>10.4f} "
-              f"{seconds / raw:>10.1f}")  # fmt: skip
+              f"{seconds / raw:>10.1f}")
 
 
 PARTS: dict[str, Callable[[bool], None]] = {
