@@ -17,6 +17,7 @@ from audit.errors import (
     VerificationFailed,
 )
 from audit.records import Envelope, Record, parse_envelope
+from audit.replay import Replay, Report, TreeHead, verify_board
 from audit.state import BoardState, signature_ok
 from audit.tally import tally_result
 
@@ -30,8 +31,12 @@ __all__ = [
     "NotFound",
     "Record",
     "RecordRefused",
+    "Replay",
+    "Report",
+    "TreeHead",
     "VerificationFailed",
     "parse_envelope",
     "signature_ok",
     "tally_result",
+    "verify_board",
 ]

@@ -21,7 +21,7 @@ from crypto.blind_rsa import PublicKey, Variant
 from crypto.ed25519 import RECORD_DOMAIN, STH_DOMAIN, verify_object
 from crypto.encoding import JSONValue, b64u_decode, canonical_json, parse_json
 from crypto.errors import CryptoError
-from crypto.merkle import leaf_hash, node_hash, verify_consistency, verify_inclusion
+from crypto.merkle import RootAccumulator, leaf_hash, verify_consistency, verify_inclusion
 
 __all__ = [
     "PROTOCOL",
@@ -108,28 +108,6 @@ def fetch_authority_key(client: Client, *, pinned: str | None = None) -> str:
     return _check_pin(_genesis_key(leaves[0]), pinned)
 
 
-class _RootAccumulator:
-    """RFC 9162 §2.1.1 root of a stream of leaves in O(log n) memory (perfect subtrees)."""
-
-    def __init__(self) -> None:
-        self._stack: list[tuple[int, bytes]] = []  # (leaf count, hash), sizes strictly falling
-        self.size = 0
-
-    def add(self, leaf: bytes) -> None:
-        count, current = 1, leaf_hash(leaf)
-        while self._stack and self._stack[-1][0] == count:
-            left_count, left = self._stack.pop()
-            count, current = left_count + count, node_hash(left, current)
-        self._stack.append((count, current))
-        self.size += 1
-
-    def root(self) -> bytes:
-        result = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
-            result = node_hash(left, result)
-        return result
-
-
 def _scan(
     client: Client, pinned: str | None, want: Callable[[Mapping[str, JSONValue]], bool]
 ) -> tuple[str, TreeHead, list[tuple[int, Envelope]]]:
@@ -137,7 +115,7 @@ def _scan(
     head = client.board_sth()
     if head.tree_size == 0:
         raise VerificationError("the board is empty: it has no genesis")
-    accumulator = _RootAccumulator()
+    accumulator = RootAccumulator()
     authority: str | None = None
     found: list[tuple[int, Envelope]] = []
     for index, leaf in enumerate(client.board_leaves(0, head.tree_size)):
@@ -146,7 +124,7 @@ def _scan(
         if index == 0:
             authority = _check_pin(_genesis_key(leaf), pinned)
             verify_tree_head(head, authority)
-        accumulator.add(leaf)
+        accumulator.append(leaf)
         envelope, record = _envelope(leaf, index)
         if want(record):
             _verify_envelope(envelope, record, index)

@@ -33,6 +33,7 @@ __all__ = [
     "NODE_PREFIX",
     "MemoryTree",
     "NodeId",
+    "RootAccumulator",
     "append_needs",
     "append_nodes",
     "consistency_needs",
@@ -309,6 +310,40 @@ def verify_consistency(
         raise InvalidProof("consistency proof is too short")
     _check_match("root1", first, root1)
     _check_match("root2", second, root2)
+
+
+# --- streaming root --------------------------------------------------------------------------
+
+
+class RootAccumulator:
+    """The RFC 9162 §2.1.1 root of a stream of leaves in O(log n) memory.
+
+    It keeps only the right edge of the tree: one perfect subtree per set bit of the size, in
+    falling sizes. Auditors and clients that read a whole board use it instead of storing it.
+    """
+
+    __slots__ = ("_stack", "size")
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []  # (leaf count, hash), counts strictly falling
+        self.size = 0
+
+    def append(self, leaf_data: bytes) -> None:
+        count, current = 1, leaf_hash(leaf_data)
+        while self._stack and self._stack[-1][0] == count:
+            left_count, left = self._stack.pop()
+            count, current = left_count + count, node_hash(left, current)
+        self._stack.append((count, current))
+        self.size += 1
+
+    def root(self) -> bytes:
+        """The root of the leaves appended so far (``EMPTY_ROOT`` for none)."""
+        if not self._stack:
+            return EMPTY_ROOT
+        result = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            result = node_hash(left, result)
+        return result
 
 
 # --- in-memory store -------------------------------------------------------------------------

@@ -355,3 +355,16 @@ def test_large_trees(size2: int, data: st.DataObject) -> None:
     assert sorted(store.reads) == sorted(root_needs(size2))
     _assert_tiles(root_needs(size2), size2)
     _assert_needs_bounds(size2, index, size1)
+
+
+@given(st.lists(st.binary(max_size=8), max_size=300))
+def test_root_accumulator_streams_the_same_root(leaves: list[bytes]) -> None:
+    from crypto.merkle import MemoryTree, RootAccumulator
+
+    tree, accumulator = MemoryTree(), RootAccumulator()
+    assert accumulator.root() == tree.root()
+    for leaf in leaves:
+        tree.append(leaf)
+        accumulator.append(leaf)
+        assert accumulator.size == tree.size
+    assert accumulator.root() == tree.root()
