@@ -20,14 +20,22 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from audit import BoardState, Envelope, Forbidden, Malformed, parse_envelope, signature_ok
+from audit import (
+    BoardState,
+    Envelope,
+    Forbidden,
+    Malformed,
+    RecordRefused,
+    parse_envelope,
+    signature_ok,
+)
 from audit.records import AUTHORITY_TYPES
 from crypto import merkle
 from crypto.ed25519 import RECORD_DOMAIN, SigningKey, sign_object
 from crypto.encoding import JSONValue, b64u_encode, canonical_json, parse_json
 from crypto.errors import EncodingError
 from service.keys import KeyRing
-from service.store import BoardStore, sth_signer
+from service.store import AppendedLeaf, BoardStore, sth_signer
 
 __all__ = ["Appended", "BoardService", "Clock"]
 
@@ -40,11 +48,13 @@ def wall_clock_ms() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Appended:
-    """The result of a write: the first new leaf's index, and whether it was a retry."""
+    """The result of a write: the first new leaf's index, whether it is new (not a retry),
+    and, for a new leaf, what its receipt needs (so the receipt costs no further query)."""
 
     index: int
     created: bool
     envelope: dict[str, JSONValue]
+    leaf: AppendedLeaf | None = None
 
 
 class BoardService:
@@ -97,18 +107,24 @@ class BoardService:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def _append(self, session: Session, state: BoardState, envelope: Envelope) -> int:
+    def _append(self, session: Session, state: BoardState, envelope: Envelope) -> AppendedLeaf:
         """Append one validated envelope, then every record the board requires after it."""
-        index = self._store(session, envelope)
+        first = self._store(session, envelope)
         while (required := state.required_next()) is not None:
             follow = self._sign(session, required)
             state.apply(follow, trusted=True)
             self._store(session, follow)
-        return index
+        return first
 
-    def _store(self, session: Session, envelope: Envelope) -> int:
+    def _store(self, session: Session, envelope: Envelope) -> AppendedLeaf:
         sign = sth_signer(self.keyring.authority(session))
-        return self.store.append(session, envelope.leaf_bytes(), sign, self._clock())
+        return self.store.append_leaf(
+            session,
+            envelope.leaf_bytes(),
+            sign,
+            self._clock(),
+            record_type=envelope.record.type,
+        )
 
     def _sign(self, session: Session, record: dict[str, JSONValue]) -> Envelope:
         key: SigningKey = self.keyring.authority(session)
@@ -157,14 +173,21 @@ class BoardService:
                 raise Forbidden("the envelope's signature does not verify")
             raise Forbidden("authority records are appended by the service itself")
         with self.writing(session) as state:
-            found = self.store.find(session, merkle.leaf_hash(leaf))
-            if found is not None:  # the same envelope won a race while we waited
-                return Appended(found, False, envelope.to_json())
+            try:
+                state.apply(envelope, signature_valid=valid)
+            except RecordRefused:
+                # No record can be applied twice (seq, keys), so an identical envelope that
+                # won a race while we waited for the lock is refused here: answer the retry.
+                found = self.store.find(session, merkle.leaf_hash(leaf))
+                if found is not None:
+                    return Appended(found, False, envelope.to_json())
+                raise
             if policy is not None:
+                # Server policy after the board's own rules (its refusals come first); a
+                # refusal here discards the state, which already holds the record.
                 policy(state, envelope)
-            state.apply(envelope, signature_valid=valid)
-            index = self._append(session, state, envelope)
-        return Appended(index, True, envelope.to_json())
+            first = self._append(session, state, envelope)
+        return Appended(first.index, True, envelope.to_json(), first)
 
     def append_authority(
         self, session: Session, state: BoardState, record: dict[str, JSONValue]
@@ -172,8 +195,8 @@ class BoardService:
         """Sign and append an authority record (inside ``writing``); returns its index."""
         envelope = self._sign(session, record)
         state.apply(envelope, trusted=True)
-        index = self._append(session, state, envelope)
-        return Appended(index, True, envelope.to_json())
+        first = self._append(session, state, envelope)
+        return Appended(first.index, True, envelope.to_json(), first)
 
     # -- receipts ---------------------------------------------------------------------------
 
@@ -183,21 +206,23 @@ class BoardService:
             size = self.store.size(session)
         head = self.store.tree_head(session, size)
         authority = self.keyring.authority(session)
-        return {
-            "tree_size": head.tree_size,
-            "root_hash": b64u_encode(head.root_hash),
-            "timestamp": head.timestamp,
-            "sig": b64u_encode(head.sig),
-            "authority_key": authority.public_key_b64u,
-        }
+        return {**head.to_json(), "authority_key": authority.public_key_b64u}
 
-    def receipt(self, session: Session, index: int) -> dict[str, JSONValue]:
-        """The receipt of leaf ``index``: always with the tree head of size ``index + 1``."""
-        leaf = self.store.leaf(session, index)
-        proof = self.store.inclusion_proof(session, index, index + 1)
+    def receipt(self, session: Session, appended: Appended) -> dict[str, JSONValue]:
+        """The receipt of a leaf: always with the tree head of size ``index + 1``, identical
+        byte for byte whether built at the append or read back for a retry."""
+        new = appended.leaf
+        if new is None:
+            index = appended.index
+            leaf_hash = merkle.leaf_hash(self.store.leaf(session, index))
+            head = self.store.tree_head(session, index + 1)
+            proof = self.store.inclusion_proof(session, index, index + 1)
+        else:
+            leaf_hash, head, proof = new.leaf_hash, new.head, new.inclusion_proof
+        authority = self.keyring.authority(session)
         return {
-            "index": index,
-            "leaf_hash": b64u_encode(merkle.leaf_hash(leaf)),
-            "sth": self.tree_head(session, index + 1),
+            "index": head.tree_size - 1,
+            "leaf_hash": b64u_encode(leaf_hash),
+            "sth": {**head.to_json(), "authority_key": authority.public_key_b64u},
             "inclusion_proof": [b64u_encode(node) for node in proof],
         }

@@ -40,8 +40,9 @@ Send = Callable[[Message], Awaitable[None]]
 class BodyLimit:
     """ASGI middleware: buffer at most ``limit`` body bytes, answer 413 beyond.
 
-    It also writes the access log: method, route path, status and duration only — never the
-    client's address, headers or query string (enrollment codes travel in headers).
+    It also writes the access log: method, route template (``/v1/questions/{question_id}/...``,
+    so no pseudonym or other value), status and duration only — never the client's address,
+    headers or query string (enrollment codes travel in headers).
     """
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
@@ -77,18 +78,19 @@ class BodyLimit:
 
             await self.app(scope, replay, send_logged)
         finally:
+            route = scope.get("route")
             _log.info(
                 "%s %s %d %.1fms",
                 scope.get("method"),
-                scope.get("path"),
+                getattr(route, "path", "(no route)"),
                 status,
                 (time.perf_counter() - started) * 1000,
             )
 
     async def _read(self, scope: Scope, receive: Receive) -> bytes | None:
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                return None
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                return None  # refused before reading; a malformed length is the server's to 400
         chunks: list[bytes] = []
         size = 0
         while True:

@@ -72,7 +72,7 @@ def _code_hash(code: str) -> bytes:
     return hashlib.sha256(code.encode("utf-8", "replace")).digest()
 
 
-def _check_refs(refs: Sequence[str]) -> list[str]:
+def check_refs(refs: Sequence[str]) -> list[str]:
     """The distinct refs in order, or InvalidRoll."""
     if isinstance(refs, str) or not isinstance(refs, Sequence):
         raise InvalidRoll("voters must be a list of strings")
@@ -164,7 +164,7 @@ class Registrar:
     ) -> dict[str, str]:
         """Put ``refs`` on the roll; return each ref's enrollment code (old refs: the same one)."""
         require_write(session)
-        distinct = _check_refs(refs)
+        distinct = check_refs(refs)
         self._counter_row(session, assembly_id)
         if self._purged(session, assembly_id):
             raise EnrollmentClosed(f"enrollment for {assembly_id!r} is closed")

@@ -25,7 +25,7 @@ from service.db import require_write, table_of
 from service.errors import DuplicateLeaf, InvalidLeaf, OutOfRange
 from service.models import Leaf, MerkleNode
 
-__all__ = ["BoardStore", "SignTreeHead", "TreeHead", "sth_object", "sth_signer"]
+__all__ = ["AppendedLeaf", "BoardStore", "SignTreeHead", "TreeHead", "sth_object", "sth_signer"]
 
 SignTreeHead = Callable[[int, bytes, int], bytes]
 """``(tree_size, root_hash, timestamp_ms) -> signature``: signs a tree head as it is stored."""
@@ -64,6 +64,16 @@ class TreeHead:
     def to_json(self) -> dict[str, JSONValue]:
         """``{"tree_size", "root_hash", "timestamp", "sig"}`` with base64url values."""
         return {**self.signed_object(), "sig": b64u_encode(self.sig)}
+
+
+@dataclass(frozen=True)
+class AppendedLeaf:
+    """What an append produced: everything a receipt needs, without reading it back."""
+
+    index: int
+    leaf_hash: bytes
+    head: TreeHead
+    inclusion_proof: list[bytes]
 
 
 def _record_type(leaf: bytes) -> str:
@@ -157,9 +167,26 @@ class BoardStore:
 
         The caller holds :meth:`lock`. Six statements, whatever the size of the board.
         """
+        return self.append_leaf(session, leaf, sign_sth, now_ms).index
+
+    def append_leaf(
+        self,
+        session: Session,
+        leaf: bytes,
+        sign_sth: SignTreeHead,
+        now_ms: int,
+        *,
+        record_type: str | None = None,
+    ) -> AppendedLeaf:
+        """``append``, returning the new tree head and the leaf's inclusion proof in it.
+
+        The proof comes from the nodes the append read anyway, so a receipt costs no query.
+        ``record_type`` spares parsing the leaf again when the caller already knows it.
+        """
         if not 0 <= now_ms <= MAX_SAFE_INTEGER:
             raise ValueError("now_ms must be Unix epoch milliseconds")
-        record_type = _record_type(leaf)
+        if record_type is None:
+            record_type = _record_type(leaf)
         leaf_hash = merkle.leaf_hash(leaf)
         existing = self.find(session, leaf_hash)
         if existing is not None:
@@ -171,15 +198,16 @@ class BoardStore:
             last_index, last_timestamp = last
             # Tree heads never go back in time, even when the clock does.
             index, timestamp = last_index + 1, max(now_ms, last_timestamp)
-        created = merkle.append_nodes(
-            index, leaf_hash, self._nodes(session, merkle.append_needs(index))
-        )
-        nodes = dict(created)
+        nodes = self._nodes(session, merkle.append_needs(index))
+        created = merkle.append_nodes(index, leaf_hash, nodes)
+        nodes.update(created)
         nodes.update(
             self._nodes(session, [n for n in merkle.root_needs(index + 1) if n not in nodes])
         )
         root_hash = merkle.root(index + 1, nodes)
         signature = sign_sth(index + 1, root_hash, timestamp)
+        # The last leaf's path only uses perfect subtrees on the tree's right edge: all read.
+        proof = merkle.inclusion_proof(index, index + 1, nodes)
         session.execute(
             _INSERT_NODES,
             [{"level": level, "idx": idx, "hash": value} for (level, idx), value in created],
@@ -196,7 +224,8 @@ class BoardStore:
                 "sth_sig": signature,
             },
         )
-        return index
+        head = TreeHead(index + 1, root_hash, timestamp, signature)
+        return AppendedLeaf(index, leaf_hash, head, proof)
 
     def find(self, session: Session, leaf_hash: bytes) -> int | None:
         """The index of the leaf with this RFC 9162 leaf hash, if any."""

@@ -22,6 +22,7 @@ _ids = st.text(alphabet="ab-0", min_size=1, max_size=4)
 @st.composite
 def question_records(
     draw: st.DrawFn,
+    /,
     method: Method,
     *,
     max_options: int = 6,
@@ -43,7 +44,7 @@ def question_records(
 
 
 @st.composite
-def specs(draw: st.DrawFn, method: Method, **limits: int) -> QuestionSpec:
+def specs(draw: st.DrawFn, /, method: Method, **limits: int) -> QuestionSpec:
     """A validated question of ``method``."""
     return question_spec(**draw(question_records(method, **limits)))
 
@@ -70,7 +71,7 @@ def ballots(
 
 @st.composite
 def counted(
-    draw: st.DrawFn, method: Method, *, max_ballots: int = 8, max_weight: int = 4, **limits: int
+    draw: st.DrawFn, /, method: Method, *, max_ballots: int = 8, max_weight: int = 4, **limits: int
 ) -> tuple[QuestionSpec, Ballots]:
     """A question of ``method`` and some weighted ballots on it."""
     spec = draw(specs(method, **limits))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from ballot.errors import InvalidChoice
+
 __all__ = ["group_choices", "ranking_by_counts"]
 
 
@@ -11,13 +13,17 @@ def group_choices(ballots: Iterable[tuple[Sequence[str], int]]) -> dict[tuple[st
     """Merge ballots with the same list choice into one entry holding their total weight.
 
     Every method is a sum over voters, and identical choices count identically, so the costly
-    per-choice work is done once per distinct choice instead of once per ballot.
+    per-choice work is done once per distinct choice instead of once per ballot. A repeated
+    option would be counted twice, so it is refused here, once per distinct choice.
     """
     groups: dict[tuple[str, ...], int] = {}
     get = groups.get
     for choice, weight in ballots:
         key = tuple(choice)
         groups[key] = get(key, 0) + weight
+    for key in groups:
+        if len(set(key)) != len(key):
+            raise InvalidChoice(f"the choice {list(key)!r} repeats an option")
     return groups
 
 

@@ -19,6 +19,7 @@ from crypto.encoding import JSONValue, b64u_encode, parse_json
 from service.board import Appended
 from service.deps import AdminDep, BodyDep, ServicesDep, WriteSession
 from service.http import parse_body
+from service.registrar import check_refs
 
 router = APIRouter(tags=["admin"])
 
@@ -163,7 +164,7 @@ def create_question(
             found = existing(services, session, known.index)
             if _same(found, record, exact=True):
                 return created(found)
-            raise Conflict(f"question {question_id!r} already exists")
+        # The board's rules refuse anything else in their order (404 before the 409 of a taken id).
         appended = services.board.append_authority(session, state, record)
     return created(appended)
 
@@ -208,6 +209,7 @@ def add_to_roll(
     if not isinstance(voters, list) or not all(isinstance(v, str) for v in voters):
         raise Malformed("voters must be a list of strings")
     refs = [v for v in voters if isinstance(v, str)]
+    check_refs(refs)  # 400 outranks the 404 of an unknown assembly
     with services.board.reading(session) as state:
         state.assembly(assembly_id)
     codes = services.registrar.add_to_roll(session, assembly_id, refs)

@@ -64,7 +64,7 @@ def leaves(request: Request, services: ServicesDep, session: ReadSession) -> Str
 def append(services: ServicesDep, session: WriteSession, body: BodyDep) -> JSONResponse:
     limit = services.settings.max_open_initiatives_per_topic
     appended = services.board.submit(session, body, policy=_initiative_limit(limit))
-    receipt = services.board.receipt(session, appended.index)
+    receipt = services.board.receipt(session, appended)
     return JSONResponse(receipt, status_code=201 if appended.created else 200)
 
 
@@ -117,7 +117,7 @@ def _initiative_limit(limit: int) -> Callable[[BoardState, Envelope], None]:
             and initiative.assembly_id == record.get("assembly_id")
             and initiative.admitted_index is None
         )
-        if open_ones >= limit:
+        if open_ones > limit:  # the fold already counts the new initiative
             raise Conflict(f"a pseudonym may have at most {limit} open initiatives per topic")
 
     return policy

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import pytest
 from httpx import Client
 
 from audit import BoardState, parse_envelope
 from crypto import merkle
 from crypto.ed25519 import STH_DOMAIN, verify_object
 from crypto.encoding import b64u_decode, canonical_json, parse_json
-from tests.integration.raw import ADMIN, Citizen, board
+from tests.integration.raw import ADMIN, ADMIN_TOKEN, Citizen, board
 
 QUESTION = {
     "question_id": "swings",
@@ -173,3 +175,43 @@ def test_refusals_append_nothing(api: Client, assembly: str) -> None:
     assert api.post("/v1/board", content=b"{not json").status_code == 400
     assert api.post("/v1/assemblies", json={}).status_code == 401
     assert parse_json(b"{}") == {}
+
+
+def test_access_log_holds_no_address_code_or_pseudonym(
+    api: Client, assembly: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ask(api)
+    codes = api.post("/v1/assemblies/city/roll", json={"voters": ["p"]}, headers=ADMIN).json()
+    code = codes["codes"]["p"]
+    citizen = Citizen("city")
+    with caplog.at_level(logging.INFO, logger="isegoria.http"):
+        post(api, citizen.enroll(api, code))
+        api.get(f"/v1/questions/swings/trace/{citizen.pk}")
+    text = caplog.text
+    assert "/v1/questions/{question_id}/trace/{pseudonym}" in text
+    for secret in (code, citizen.pk, "127.0.0.1", "testclient", ADMIN_TOKEN):
+        assert secret not in text
+
+
+def test_status_precedence(api: Client, assembly: str) -> None:
+    # 400 before 404: a malformed roll for an unknown assembly.
+    response = api.post("/v1/assemblies/nowhere/roll", json={"voters": [""]}, headers=ADMIN)
+    assert response.status_code == 400
+    # 401 before 400: a malformed body without the admin token.
+    assert api.post("/v1/assemblies", content=b"{").status_code == 401
+    # 401 before 400 at the registrar: an unknown code with a malformed body.
+    response = api.post(
+        "/v1/assemblies/city/credentials", json={"nope": 1}, headers={"Authorization": "Bearer x"}
+    )
+    assert response.status_code == 401
+    # 404 before 409: a taken question id with an unknown topic.
+    ask(api)
+    other = {**QUESTION, "topic_id": "nowhere"}
+    response = api.post("/v1/assemblies/city/questions", json=other, headers=ADMIN)
+    assert response.status_code == 404
+    # 413 before 401.
+    assert api.post("/v1/assemblies", content=b"x" * 65_537).status_code == 413
+    # Query parameters: 400, not FastAPI's 422.
+    assert api.get("/v1/board?start=abc").status_code == 400
+    assert api.get("/v1/board/proof/inclusion?index=5").status_code == 400
+    assert api.get("/v1/board/proof/consistency?first=0").status_code == 400

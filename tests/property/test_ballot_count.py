@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ballot import InvalidChoice, QuestionSpec, count, question_spec, validate_choice
-from tests.strategies_ballot import Ballots, any_counted, counted, question_records
+from tests.strategies_ballot import METHODS, Ballots, any_counted, counted, question_records
 
 FAST = settings(max_examples=50, deadline=None)
 
 
 @FAST
-@given(st.sampled_from(["single", "approval", "ranked", "budget"]).flatmap(question_records))
+@given(st.sampled_from(METHODS).flatmap(question_records))
 def test_question_records_round_trip(record: dict[str, Any]) -> None:
     spec = question_spec(**record)
     assert spec.method == record["method"]
