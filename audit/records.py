@@ -8,7 +8,7 @@ the board (does the question exist, is the signer entitled) is decided by ``audi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -167,6 +167,8 @@ def exact_members(
     """Check that ``obj`` is an object with exactly the required and allowed members."""
     if not isinstance(obj, dict):
         raise Malformed(f"{what} must be a JSON object")
+    if obj.keys() == required:  # the common case, decided without building sets
+        return obj
     keys = set(obj)
     missing = required - keys
     if missing:
@@ -226,78 +228,179 @@ def scope(value: object) -> tuple[ScopeKind, str]:
     raise Malformed('scope must be {"assembly"|"topic"|"question": id}')
 
 
-def _check_record_fields(r: dict[str, JSONValue]) -> None:
-    """Type checks of the fields that do not depend on a method or a declaration."""
-    for name in ("assembly_id", "topic_id", "question_id", "lobby_id", "initiative_id"):
+def b64u_form(length: int) -> re.Pattern[str]:
+    """The texts ``b64u_decode(text, length=length)`` accepts: the alphabet, the exact number of
+    characters, and a last character whose unused low bits are zero."""
+    groups, rest = divmod(length, 3)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = ("", f"[{alphabet[::16]}]", f"[{alphabet[::4]}]")[rest]
+    return re.compile(f"[A-Za-z0-9_-]{{{4 * groups + rest}}}{last}")
+
+
+_B64U_32: Final = b64u_form(32)
+_B64U_64: Final = b64u_form(64)
+
+
+def _check_b64u(value: object, form: re.Pattern[str], what: str, length: int) -> None:
+    """``binary(value, what, length)`` without decoding when ``value`` is plainly in ``form``;
+    anything else takes ``binary`` itself, which names the fault."""
+    if not isinstance(value, str) or form.fullmatch(value) is None:
+        binary(value, what, length)
+
+
+# The checks every record shares, in one fixed order (so the first fault named is the same for
+# every type), restricted per type to the fields it allows: identifiers, keys, seq, title.
+_CommonFields = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _check_common_fields(r: dict[str, JSONValue], fields: _CommonFields) -> None:
+    ids, keys, seq, title = fields
+    for name in ids:
         if name in r:
             identifier(r[name], name)
-    for name in ("authority_key", "pseudonym", "lobby_key"):
+    for name in keys:
         if name in r:
-            key(r[name], name)
-    if "seq" in r:
-        integer(r["seq"], "seq", 1)
-    for name in ("title",):
+            _check_b64u(r[name], _B64U_32, name, 32)
+    for name in seq:
+        if name in r:
+            integer(r[name], name, 1)
+    for name in title:
         if name in r:
             text(r[name], name, TITLE_MAX)
-    t = r["type"]
-    if t == "genesis" and r["protocol"] != PROTOCOL:
+
+
+def _genesis(r: dict[str, JSONValue]) -> None:
+    if r["protocol"] != PROTOCOL:
         raise Malformed(f"protocol must be {PROTOCOL!r}")
-    if t == "assembly":
-        if r["variant"] != VARIANT:
-            raise Malformed(f"variant must be {VARIANT!r}")
-        integer(r["initiative_threshold"], "initiative_threshold", 1)
-        binary(r["issuer_key"], "issuer_key")
-    if t == "question_closed":
-        integer(r["roll_size"], "roll_size")
-        integer(r["credentials_issued"], "credentials_issued")
-    if t == "initiative_admitted":
-        for name in ("supports", "supports_with_delegation", "threshold"):
-            integer(r[name], name)
-    if t == "lobby_suspended":
-        text(r["reason"], "reason", TEXT_MAX)
-    if t == "pseudonym":
-        binary(r["msg_prefix"], "msg_prefix", 32)
-        binary(r["credential"], "credential")
-    if t == "delegation":
-        if r["delegate"] is not None:
-            key(r["delegate"], "delegate")
-        scope(r["scope"])
-    if t == "revocation":
-        scope(r["scope"])
-    if t == "delegate_profile":
-        text(r["display_name"], "display_name", NAME_MAX)
-        text(r["statement"], "statement", TEXT_MAX, empty=True)
-    if t == "opinion":
-        if r["stance"] not in ("for", "against", "neutral"):
-            raise Malformed('stance must be "for", "against" or "neutral"')
-        text(r["text"], "text", TEXT_MAX)
-    if t == "initiative":
-        text(r["text"], "text", TEXT_MAX)
-    if t == "support" and not isinstance(r["withdrawn"], bool):
+
+
+def _assembly(r: dict[str, JSONValue]) -> None:
+    if r["variant"] != VARIANT:
+        raise Malformed(f"variant must be {VARIANT!r}")
+    integer(r["initiative_threshold"], "initiative_threshold", 1)
+    binary(r["issuer_key"], "issuer_key")
+
+
+def _question_closed(r: dict[str, JSONValue]) -> None:
+    integer(r["roll_size"], "roll_size")
+    integer(r["credentials_issued"], "credentials_issued")
+
+
+def _initiative_admitted(r: dict[str, JSONValue]) -> None:
+    for name in ("supports", "supports_with_delegation", "threshold"):
+        integer(r[name], name)
+
+
+def _lobby_suspended(r: dict[str, JSONValue]) -> None:
+    text(r["reason"], "reason", TEXT_MAX)
+
+
+def _pseudonym(r: dict[str, JSONValue]) -> None:
+    _check_b64u(r["msg_prefix"], _B64U_32, "msg_prefix", 32)
+    binary(r["credential"], "credential")
+
+
+def _delegation(r: dict[str, JSONValue]) -> None:
+    if r["delegate"] is not None:
+        _check_b64u(r["delegate"], _B64U_32, "delegate", 32)
+    scope(r["scope"])
+
+
+def _revocation(r: dict[str, JSONValue]) -> None:
+    scope(r["scope"])
+
+
+def _delegate_profile(r: dict[str, JSONValue]) -> None:
+    text(r["display_name"], "display_name", NAME_MAX)
+    text(r["statement"], "statement", TEXT_MAX, empty=True)
+
+
+def _opinion(r: dict[str, JSONValue]) -> None:
+    if r["stance"] not in ("for", "against", "neutral"):
+        raise Malformed('stance must be "for", "against" or "neutral"')
+    text(r["text"], "text", TEXT_MAX)
+
+
+def _initiative(r: dict[str, JSONValue]) -> None:
+    text(r["text"], "text", TEXT_MAX)
+
+
+def _support(r: dict[str, JSONValue]) -> None:
+    if not isinstance(r["withdrawn"], bool):
         raise Malformed("withdrawn must be a boolean")
-    if t == "lobby_position":
-        text(r["statement"], "statement", TEXT_MAX)
+
+
+def _lobby_position(r: dict[str, JSONValue]) -> None:
+    text(r["statement"], "statement", TEXT_MAX)
+
+
+def _no_check(r: dict[str, JSONValue]) -> None:
+    pass
+
+
+#: The checks of each type's own fields, after the common ones.
+_SPECIFIC: Final[Mapping[str, Callable[[dict[str, JSONValue]], None]]] = {
+    "genesis": _genesis,
+    "assembly": _assembly,
+    "question_closed": _question_closed,
+    "initiative_admitted": _initiative_admitted,
+    "lobby_suspended": _lobby_suspended,
+    "pseudonym": _pseudonym,
+    "delegation": _delegation,
+    "revocation": _revocation,
+    "delegate_profile": _delegate_profile,
+    "opinion": _opinion,
+    "initiative": _initiative,
+    "support": _support,
+    "lobby_position": _lobby_position,
+}
+
+
+def _plan(
+    kind: str, required: frozenset[str], optional: frozenset[str]
+) -> tuple[frozenset[str], frozenset[str], str, _CommonFields]:
+    """A type's members (with ``type``), optional members, name in errors, common checks."""
+    allowed = required | optional
+
+    def present(*names: str) -> tuple[str, ...]:
+        return tuple(name for name in names if name in allowed)
+
+    common = (
+        present("assembly_id", "topic_id", "question_id", "lobby_id", "initiative_id"),
+        present("authority_key", "pseudonym", "lobby_key"),
+        present("seq"),
+        present("title"),
+    )
+    return required | {"type"}, optional, f"a {kind} record", common
+
+
+_PLANS: Final = {kind: _plan(kind, *fields) for kind, fields in RECORD_FIELDS.items()}
 
 
 def parse_record(obj: object) -> Record:
+    """Check a record's members, then the type checks that need no board state."""
     if not isinstance(obj, dict):
         raise Malformed("record must be a JSON object")
     kind = obj.get("type")
     if not isinstance(kind, str) or kind not in RECORD_FIELDS:
         raise Malformed("record type is missing or unknown")
-    required, optional = RECORD_FIELDS[kind]
-    data = exact_members(obj, required | {"type"}, optional, f"a {kind} record")
-    _check_record_fields(data)
+    members, optional, what, common = _PLANS[kind]
+    data = exact_members(obj, members, optional, what)
+    _check_common_fields(data, common)
+    _SPECIFIC.get(kind, _no_check)(data)
     return Record(data)
+
+
+_ENVELOPE: Final = frozenset({"record", "signer", "sig"})
 
 
 def parse_envelope(obj: object) -> Envelope:
     """Check an envelope's shape (400 on any defect); signatures are checked by the state."""
-    data = exact_members(obj, frozenset({"record", "signer", "sig"}), frozenset(), "an envelope")
-    key(data["signer"], "signer")
-    binary(data["sig"], "sig", 64)
-    record = parse_record(data["record"])
+    data = exact_members(obj, _ENVELOPE, frozenset(), "an envelope")
     signer, sig = data["signer"], data["sig"]
+    _check_b64u(signer, _B64U_32, "signer", 32)
+    _check_b64u(sig, _B64U_64, "sig", 64)
+    record = parse_record(data["record"])
     assert isinstance(signer, str)
     assert isinstance(sig, str)
     return Envelope(record, signer, sig)

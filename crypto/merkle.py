@@ -319,7 +319,8 @@ class RootAccumulator:
     """The RFC 9162 §2.1.1 root of a stream of leaves in O(log n) memory.
 
     It keeps only the right edge of the tree: one perfect subtree per set bit of the size, in
-    falling sizes. Auditors and clients that read a whole board use it instead of storing it.
+    falling sizes. Auditors and clients that read a whole board use it instead of storing it;
+    the server uses its ``nodes`` to append without reading the stored tree back.
     """
 
     __slots__ = ("_stack", "size")
@@ -329,12 +330,27 @@ class RootAccumulator:
         self.size = 0
 
     def append(self, leaf_data: bytes) -> None:
-        count, current = 1, leaf_hash(leaf_data)
+        self.append_hash(leaf_hash(leaf_data))
+
+    def append_hash(self, leaf_hash: bytes) -> None:
+        """Append a leaf given its RFC 9162 leaf hash."""
+        count, current = 1, leaf_hash
         while self._stack and self._stack[-1][0] == count:
             left_count, left = self._stack.pop()
             count, current = left_count + count, node_hash(left, current)
         self._stack.append((count, current))
         self.size += 1
+
+    def nodes(self) -> dict[NodeId, bytes]:
+        """The right edge as stored nodes: exactly ``root_needs(size)``, which also holds
+        ``append_needs(size)`` and, with the nodes an append creates, the new leaf's path."""
+        out: dict[NodeId, bytes] = {}
+        start = 0
+        for count, value in self._stack:
+            level = count.bit_length() - 1
+            out[level, start >> level] = value
+            start += count
+        return out
 
     def root(self) -> bytes:
         """The root of the leaves appended so far (``EMPTY_ROOT`` for none)."""

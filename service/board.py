@@ -65,18 +65,30 @@ class BoardService:
         self.keyring = keyring
         self._clock = clock
         self._lock = threading.RLock()
+        # The fold of the board so far and, in step with it, the tree's right edge (so an
+        # append reads nothing back) and the last tree head's timestamp. Reset together.
         self._state: BoardState | None = None
+        self._edge = merkle.RootAccumulator()
+        self._last_timestamp = 0
 
     # -- state ------------------------------------------------------------------------------
 
-    def _catch_up(self, session: Session) -> BoardState:
+    def _forget(self) -> None:
+        self._state = None
+        self._edge = merkle.RootAccumulator()
+        self._last_timestamp = 0
+
+    def _catch_up(self, session: Session, size: int | None = None) -> BoardState:
         state = self._state
         if state is None:
             state = BoardState()
-        size = self.store.size(session)
+            self._edge = merkle.RootAccumulator()
+        if size is None:
+            size = self.store.size(session)
         if state.size < size:
             for leaf in self.store.leaves(session, state.size, size):
                 state.apply(parse_envelope(parse_json(leaf)), trusted=True)
+                self._edge.append(leaf)
         self._state = state
         return state
 
@@ -96,13 +108,14 @@ class BoardService:
         with self._lock:
             try:
                 self.store.lock(session)
-                state = self._catch_up(session)
+                size, self._last_timestamp = self.store.last(session)
+                state = self._catch_up(session, size)
                 yield state
                 session.commit()
             except BaseException:
                 session.rollback()
                 # The state may hold records the rolled-back transaction never stored.
-                self._state = None
+                self._forget()
                 raise
 
     # -- writes -----------------------------------------------------------------------------
@@ -117,14 +130,20 @@ class BoardService:
         return first
 
     def _store(self, session: Session, envelope: Envelope) -> AppendedLeaf:
-        sign = sth_signer(self.keyring.authority(session))
-        return self.store.append_leaf(
+        edge = self._edge
+        appended = self.store.append_at(
             session,
             envelope.leaf_bytes(),
-            sign,
-            self._clock(),
+            index=edge.size,
+            edge=edge.nodes(),
+            # Tree heads never go back in time, even when the clock does.
+            timestamp=max(self._clock(), self._last_timestamp),
+            sign_sth=sth_signer(self.keyring.authority(session)),
             record_type=envelope.record.type,
         )
+        edge.append_hash(appended.leaf_hash)
+        self._last_timestamp = appended.head.timestamp
+        return appended
 
     def _sign(self, session: Session, record: dict[str, JSONValue]) -> Envelope:
         key: SigningKey = self.keyring.authority(session)

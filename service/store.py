@@ -11,7 +11,7 @@ never commits; writers call :meth:`BoardStore.lock` first, before reading what t
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Row, Select, and_, bindparam, func, insert, or_, select
@@ -198,15 +198,46 @@ class BoardStore:
             last_index, last_timestamp = last
             # Tree heads never go back in time, even when the clock does.
             index, timestamp = last_index + 1, max(now_ms, last_timestamp)
-        nodes = self._nodes(session, merkle.append_needs(index))
+        # The right edge of the first ``index`` leaves holds every node the append reads.
+        edge = self._nodes(session, merkle.root_needs(index))
+        return self.append_at(
+            session,
+            leaf,
+            index=index,
+            edge=edge,
+            timestamp=timestamp,
+            sign_sth=sign_sth,
+            record_type=record_type,
+        )
+
+    def last(self, session: Session) -> tuple[int, int]:
+        """``(size, timestamp of the last tree head)``; ``(0, 0)`` for an empty board."""
+        row = session.execute(_LAST).first()
+        return (0, 0) if row is None else (row[0] + 1, row[1])
+
+    def append_at(
+        self,
+        session: Session,
+        leaf: bytes,
+        *,
+        index: int,
+        edge: Mapping[merkle.NodeId, bytes],
+        timestamp: int,
+        sign_sth: SignTreeHead,
+        record_type: str,
+    ) -> AppendedLeaf:
+        """Append ``leaf`` as leaf ``index`` when the caller already knows the tree's right
+        edge (``RootAccumulator.nodes()`` of the first ``index`` leaves) and the timestamp:
+        no read at all, two inserts. The caller holds :meth:`lock` and has checked ``index``
+        against :meth:`last` in this transaction; the unique leaf hash refuses duplicates."""
+        if not 0 <= timestamp <= MAX_SAFE_INTEGER:
+            raise ValueError("timestamp must be Unix epoch milliseconds")
+        leaf_hash = merkle.leaf_hash(leaf)
+        nodes = dict(edge)
         created = merkle.append_nodes(index, leaf_hash, nodes)
         nodes.update(created)
-        nodes.update(
-            self._nodes(session, [n for n in merkle.root_needs(index + 1) if n not in nodes])
-        )
         root_hash = merkle.root(index + 1, nodes)
         signature = sign_sth(index + 1, root_hash, timestamp)
-        # The last leaf's path only uses perfect subtrees on the tree's right edge: all read.
         proof = merkle.inclusion_proof(index, index + 1, nodes)
         session.execute(
             _INSERT_NODES,
