@@ -204,6 +204,8 @@ def _initiative(state: BoardState, envelope: Envelope, check_signature: _Check) 
     if initiative_id in state.initiatives:
         raise Conflict(f"initiative {initiative_id!r} already exists")
     _seq(state, envelope)
+    if state.initiative_policy is not None:
+        state.initiative_policy(state, envelope)
     state.initiatives[initiative_id] = InitiativeState(
         initiative_id,
         assembly.assembly_id,

@@ -248,27 +248,6 @@ def _check_b64u(value: object, form: re.Pattern[str], what: str, length: int) ->
         binary(value, what, length)
 
 
-# The checks every record shares, in one fixed order (so the first fault named is the same for
-# every type), restricted per type to the fields it allows: identifiers, keys, seq, title.
-_CommonFields = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-
-
-def _check_common_fields(r: dict[str, JSONValue], fields: _CommonFields) -> None:
-    ids, keys, seq, title = fields
-    for name in ids:
-        if name in r:
-            identifier(r[name], name)
-    for name in keys:
-        if name in r:
-            _check_b64u(r[name], _B64U_32, name, 32)
-    for name in seq:
-        if name in r:
-            integer(r[name], name, 1)
-    for name in title:
-        if name in r:
-            text(r[name], name, TITLE_MAX)
-
-
 def _genesis(r: dict[str, JSONValue]) -> None:
     if r["protocol"] != PROTOCOL:
         raise Malformed(f"protocol must be {PROTOCOL!r}")
@@ -338,8 +317,9 @@ def _no_check(r: dict[str, JSONValue]) -> None:
     pass
 
 
+_Check = Callable[[dict[str, JSONValue]], None]
 #: The checks of each type's own fields, after the common ones.
-_SPECIFIC: Final[Mapping[str, Callable[[dict[str, JSONValue]], None]]] = {
+_SPECIFIC: Final[Mapping[str, _Check]] = {
     "genesis": _genesis,
     "assembly": _assembly,
     "question_closed": _question_closed,
@@ -354,24 +334,29 @@ _SPECIFIC: Final[Mapping[str, Callable[[dict[str, JSONValue]], None]]] = {
     "support": _support,
     "lobby_position": _lobby_position,
 }
+_Names = tuple[str, ...]
+_Plan = tuple[frozenset[str], frozenset[str], str, _Names, _Names, _Names, _Names, _Check]
 
 
-def _plan(
-    kind: str, required: frozenset[str], optional: frozenset[str]
-) -> tuple[frozenset[str], frozenset[str], str, _CommonFields]:
-    """A type's members (with ``type``), optional members, name in errors, common checks."""
+def _plan(kind: str, required: frozenset[str], optional: frozenset[str]) -> _Plan:
+    """A type's members (with ``type``), optional members and name in errors; then the fields
+    of the checks every record shares that the type allows (identifiers, keys, seq, title:
+    one fixed order, so the first fault named is the same for every type); its own checks."""
     allowed = required | optional
 
-    def present(*names: str) -> tuple[str, ...]:
+    def present(*names: str) -> _Names:
         return tuple(name for name in names if name in allowed)
 
-    common = (
+    return (
+        required | {"type"},
+        optional,
+        f"a {kind} record",
         present("assembly_id", "topic_id", "question_id", "lobby_id", "initiative_id"),
         present("authority_key", "pseudonym", "lobby_key"),
         present("seq"),
         present("title"),
+        _SPECIFIC.get(kind, _no_check),
     )
-    return required | {"type"}, optional, f"a {kind} record", common
 
 
 _PLANS: Final = {kind: _plan(kind, *fields) for kind, fields in RECORD_FIELDS.items()}
@@ -382,12 +367,24 @@ def parse_record(obj: object) -> Record:
     if not isinstance(obj, dict):
         raise Malformed("record must be a JSON object")
     kind = obj.get("type")
-    if not isinstance(kind, str) or kind not in RECORD_FIELDS:
+    plan = _PLANS.get(kind) if isinstance(kind, str) else None
+    if plan is None:
         raise Malformed("record type is missing or unknown")
-    members, optional, what, common = _PLANS[kind]
+    members, optional, what, ids, keys, seq, title, specific = plan
     data = exact_members(obj, members, optional, what)
-    _check_common_fields(data, common)
-    _SPECIFIC.get(kind, _no_check)(data)
+    for name in ids:
+        if name in data:
+            identifier(data[name], name)
+    for name in keys:
+        if name in data:
+            _check_b64u(data[name], _B64U_32, name, 32)
+    for name in seq:
+        if name in data:
+            integer(data[name], name, 1)
+    for name in title:
+        if name in data:
+            text(data[name], name, TITLE_MAX)
+    specific(data)
     return Record(data)
 
 

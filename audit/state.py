@@ -43,7 +43,12 @@ _ALLOWED_ISSUER_BITS = (2048, 3072, 4096)
 class BoardState:
     """Everything the board establishes, leaf by leaf."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, initiative_policy: Callable[[BoardState, Envelope], None] | None = None
+    ) -> None:
+        # A server's own limits on new initiatives (not board rules: an auditor has none),
+        # consulted after the board's rules accept an initiative and before it is recorded.
+        self.initiative_policy = initiative_policy
         self.size = 0
         self.authority_key: str | None = None
         self.keys: dict[str, str] = {}  # base64url key -> "authority" | "pseudonym" | "lobby"

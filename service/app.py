@@ -42,7 +42,12 @@ def compose(settings: Settings, clock: Clock = wall_clock_ms) -> Services:
         read_sessions=make_sessionmaker(engine),
         write_sessions=make_sessionmaker(engine, write=True),
         keyring=keyring,
-        board=BoardService(BoardStore(), keyring, clock),
+        board=BoardService(
+            BoardStore(),
+            keyring,
+            clock,
+            max_open_initiatives=settings.max_open_initiatives_per_topic,
+        ),
         registrar=Registrar(
             keyring, limiter=FailureLimiter(settings.credential_failures_per_minute)
         ),

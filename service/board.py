@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from audit import (
     BoardState,
+    Conflict,
     Envelope,
     Forbidden,
     Malformed,
@@ -57,13 +58,38 @@ class Appended:
     leaf: AppendedLeaf | None = None
 
 
+@dataclass(slots=True)
+class _Job:
+    """One envelope waiting for the next group commit, and what became of it."""
+
+    envelope: Envelope
+    leaf_hash: bytes
+    valid: bool
+    result: Appended | None = None
+    error: BaseException | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None or self.error is not None
+
+
 class BoardService:
     """Validation, append and reads of the board for one process."""
 
-    def __init__(self, store: BoardStore, keyring: KeyRing, clock: Clock = wall_clock_ms) -> None:
+    def __init__(
+        self,
+        store: BoardStore,
+        keyring: KeyRing,
+        clock: Clock = wall_clock_ms,
+        *,
+        max_open_initiatives: int | None = None,
+    ) -> None:
         self.store = store
         self.keyring = keyring
         self._clock = clock
+        self._max_open_initiatives = max_open_initiatives
+        self._queue: list[_Job] = []
+        self._queue_lock = threading.Lock()
         self._lock = threading.RLock()
         # The fold of the board so far and, in step with it, the tree's right edge (so an
         # append reads nothing back) and the last tree head's timestamp. Reset together.
@@ -81,7 +107,7 @@ class BoardService:
     def _catch_up(self, session: Session, size: int | None = None) -> BoardState:
         state = self._state
         if state is None:
-            state = BoardState()
+            state = BoardState(initiative_policy=self._check_policy)
             self._edge = merkle.RootAccumulator()
         if size is None:
             size = self.store.size(session)
@@ -169,12 +195,7 @@ class BoardService:
             state.apply(genesis, trusted=True)
             self._store(session, genesis)
 
-    def submit(
-        self,
-        session: Session,
-        body: bytes,
-        policy: Callable[[BoardState, Envelope], None] | None = None,
-    ) -> Appended:
+    def submit(self, session: Session, body: bytes) -> Appended:
         """``POST /v1/board``: a signer's envelope. Retries of an identical envelope are found
         before any other check and answered with the original leaf."""
         try:
@@ -191,22 +212,69 @@ class BoardService:
             if not valid:
                 raise Forbidden("the envelope's signature does not verify")
             raise Forbidden("authority records are appended by the service itself")
-        with self.writing(session) as state:
-            try:
-                state.apply(envelope, signature_valid=valid)
-            except RecordRefused:
-                # No record can be applied twice (seq, keys), so an identical envelope that
-                # won a race while we waited for the lock is refused here: answer the retry.
-                found = self.store.find(session, merkle.leaf_hash(leaf))
-                if found is not None:
-                    return Appended(found, False, envelope.to_json())
-                raise
-            if policy is not None:
-                # Server policy after the board's own rules (its refusals come first); a
-                # refusal here discards the state, which already holds the record.
-                policy(state, envelope)
-            first = self._append(session, state, envelope)
-        return Appended(first.index, True, envelope.to_json(), first)
+        job = _Job(envelope, merkle.leaf_hash(leaf), valid)
+        with self._queue_lock:
+            self._queue.append(job)
+        with self._lock:
+            if not job.finished:
+                # Whoever holds the lock appends every queued envelope in one transaction
+                # (group commit): under load, one lock, catch-up and commit serve many.
+                self._run_batch(session)
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def _run_batch(self, session: Session) -> None:
+        with self._queue_lock:
+            jobs, self._queue = self._queue, []
+        try:
+            with self.writing(session) as state:
+                for job in jobs:
+                    self._run_job(session, state, job)
+        except BaseException as exc:
+            for job in jobs:
+                if job.result is not None and job.result.created:
+                    job.result = None  # rolled back with the batch
+                if job.result is None:
+                    job.error = exc
+            raise
+
+    def _run_job(self, session: Session, state: BoardState, job: _Job) -> None:
+        envelope = job.envelope
+        try:
+            state.apply(envelope, signature_valid=job.valid)
+        except RecordRefused as exc:
+            # No record can be applied twice (seq, keys), so an identical envelope that won
+            # a race while it waited is refused here: answer it as the retry it is.
+            found = self.store.find(session, job.leaf_hash)
+            if found is not None:
+                job.result = Appended(found, False, envelope.to_json())
+            else:
+                job.error = exc
+            return
+        first = self._append(session, state, envelope)
+        job.result = Appended(first.index, True, envelope.to_json(), first)
+
+    def _check_policy(self, state: BoardState, envelope: Envelope) -> None:
+        """Server policy, not a board rule: a pseudonym's initiatives not yet admitted, per
+        topic, are bounded. The fold consults it once the board's own rules have accepted an
+        initiative and before it records it, so their refusals come first."""
+        record = envelope.record
+        limit = self._max_open_initiatives
+        if limit is None:
+            return
+        topic, assembly = record.get("topic_id"), record.get("assembly_id")
+        open_ones = sum(
+            1
+            for initiative in state.initiatives.values()
+            if initiative.pseudonym == envelope.signer
+            and initiative.topic_id == topic
+            and initiative.assembly_id == assembly
+            and initiative.admitted_index is None
+        )
+        if open_ones >= limit:
+            raise Conflict(f"a pseudonym may have at most {limit} open initiatives per topic")
 
     def append_authority(
         self, session: Session, state: BoardState, record: dict[str, JSONValue]

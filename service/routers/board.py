@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from audit import BoardState, Conflict, Envelope, Malformed
+from audit import Malformed
 from crypto.encoding import JSONValue, b64u_encode
 from service.deps import BodyDep, ReadSession, ServicesDep, WriteSession
 
@@ -62,8 +62,7 @@ def leaves(request: Request, services: ServicesDep, session: ReadSession) -> Str
     summary="Append a signed envelope; returns its receipt (200 with the original on a retry)",
 )
 def append(services: ServicesDep, session: WriteSession, body: BodyDep) -> JSONResponse:
-    limit = services.settings.max_open_initiatives_per_topic
-    appended = services.board.submit(session, body, policy=_initiative_limit(limit))
+    appended = services.board.submit(session, body)
     receipt = services.board.receipt(session, appended)
     return JSONResponse(receipt, status_code=201 if appended.created else 200)
 
@@ -100,24 +99,3 @@ def consistency(
         return {"consistency_proof": []}
     proof = services.board.store.consistency_proof(session, first, second)
     return {"consistency_proof": [b64u_encode(node) for node in proof]}
-
-
-def _initiative_limit(limit: int) -> Callable[[BoardState, Envelope], None]:
-    """Server policy (not a board rule): a pseudonym's open initiatives per topic are bounded."""
-
-    def policy(state: BoardState, envelope: Envelope) -> None:
-        record = envelope.record
-        if record.type != "initiative":
-            return
-        open_ones = sum(
-            1
-            for initiative in state.initiatives.values()
-            if initiative.pseudonym == envelope.signer
-            and initiative.topic_id == record.get("topic_id")
-            and initiative.assembly_id == record.get("assembly_id")
-            and initiative.admitted_index is None
-        )
-        if open_ones > limit:  # the fold already counts the new initiative
-            raise Conflict(f"a pseudonym may have at most {limit} open initiatives per topic")
-
-    return policy

@@ -148,3 +148,32 @@ def test_opinions_are_counted_by_latest_stance_and_never_voted(api: Client, asse
     assert result["citizens"]["counts"] == {"yes": 0, "no": 0}
     assert result["citizens"]["abstained"] == 2
     assert opine(a, "for", "Too late.") == 409
+
+
+def test_open_initiatives_per_topic_are_bounded_by_server_policy(
+    api: Client, assembly: str
+) -> None:
+    (author,) = citizens(api, 1)
+    for number in range(3):  # ISEGORIA_MAX_OPEN_INITIATIVES_PER_TOPIC defaults to 3
+        assert api.post("/v1/board", json=initiative(author, f"idea-{number}")).status_code == 201
+    size = api.get("/v1/board/sth").json()["tree_size"]
+    refused = api.post("/v1/board", json=initiative(author, "idea-3"))
+    assert refused.status_code == 409
+    assert "open initiatives" in refused.json()["detail"]
+    assert api.get("/v1/board/sth").json()["tree_size"] == size
+    # The board's own rules come first: an unknown topic is a 404 even at the limit.
+    unknown_topic = author.sign(
+        {
+            "type": "initiative",
+            "assembly_id": "city",
+            "topic_id": "nowhere",
+            "initiative_id": "idea-4",
+            "title": "T",
+            "text": "X",
+        }
+    )
+    assert api.post("/v1/board", json=unknown_topic).status_code == 404
+    # The refusal left the process's state sound: the author can still act.
+    assert (
+        api.post("/v1/board", json=author.delegation({"assembly": "city"}, None)).status_code == 201
+    )
