@@ -17,6 +17,8 @@ app = typer.Typer(
     "signed Merkle board.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,  # rich tracebacks print local variables, secrets included
 )
 
 
