@@ -260,7 +260,7 @@ def test_every_refusal_has_its_status_and_appends_nothing(api: Client, assembly:
     assert api.post("/v1/board", json=unregistered_unknown).status_code == 403
     assert size(api) == after, "a refusal appended a leaf"
     # The refusals left no trace in the delegation state either.
-    assert api.get("/v1/assemblies/city/delegates").json() == {
+    delegates = {
         "assembly_id": "city",
         "delegates": [
             {
@@ -271,11 +271,15 @@ def test_every_refusal_has_its_status_and_appends_nothing(api: Client, assembly:
             }
         ],
     }
-    # Revoking nothing is accepted (and appended).
+    assert api.get("/v1/assemblies/city/delegates").json() == delegates
+    # Revoking nothing is accepted (and appended), changing nothing but the signer's last seq.
     post(api, b.revocation({"topic": "parks"}))
     post(api, b.revocation({"question": "q"}))
     post(api, b.revocation(city))
     assert size(api) == after + 3
+    assert api.get("/v1/assemblies/city/delegates").json() == delegates
+    last = b.seq  # the seq of the revocation at the assembly scope, just appended
+    post(api, envelope(b.key, {**b.revocation({"topic": "parks"})["record"], "seq": last}), 409)
 
 
 def test_scopes_nulls_revocations_delegates_and_traces(api: Client, assembly: str) -> None:
