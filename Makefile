@@ -21,6 +21,7 @@ lint: $(VENV)/pyvenv.cfg
 
 typecheck: $(VENV)/pyvenv.cfg
 	$(BIN)/mypy --strict $(PURE)
+	$(BIN)/mypy --strict service client
 
 pytest: $(VENV)/pyvenv.cfg
 	$(BIN)/pytest -q

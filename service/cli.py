@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 
 import typer
 
@@ -73,4 +72,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

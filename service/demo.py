@@ -104,10 +104,13 @@ def show_result(question: dict[str, JSONValue], result: dict[str, JSONValue]) ->
     assert isinstance(counts, dict) and isinstance(lobby_counts, dict)
     options = question["options"]
     assert isinstance(options, list)
-    titles = {o["id"]: o["title"] for o in options if isinstance(o, dict)}
+    titles = {str(o["id"]): str(o["title"]) for o in options if isinstance(o, dict)}
     selected = citizens.get("selected")
     rows = []
-    for option_id in citizens["ranking"]:  # type: ignore[union-attr]
+    ranking = citizens["ranking"]
+    assert isinstance(ranking, list)
+    for item in ranking:
+        option_id = str(item)
         row: list[object] = [titles[option_id], counts[option_id], lobby_counts[option_id]]
         if isinstance(selected, list):
             row.append("funded" if option_id in selected else "")
@@ -178,17 +181,20 @@ QUESTIONS: list[dict[str, JSONValue]] = [
 def ballot_for(rng: random.Random, question: dict[str, JSONValue]) -> JSONValue:
     options = question["options"]
     assert isinstance(options, list)
-    ids = [o["id"] for o in options if isinstance(o, dict)]
+    ids = [str(o["id"]) for o in options if isinstance(o, dict)]
     method = question["method"]
     if method == "single":
         return rng.choices(ids, weights=[3, 2])[0]
+    chosen: list[JSONValue]
     if method == "approval":
-        return sorted(rng.sample(ids, rng.randint(0, 2)))
-    if method == "ranked":
+        chosen = list(sorted(rng.sample(ids, rng.randint(0, 2))))
+    elif method == "ranked":
         order = list(ids)
         rng.shuffle(order)
-        return order[: rng.randint(1, len(order))]
-    return sorted(rng.sample(ids, rng.randint(1, 3)))
+        chosen = list(order[: rng.randint(1, len(order))])
+    else:
+        chosen = list(sorted(rng.sample(ids, rng.randint(1, 3))))
+    return chosen
 
 
 def run(workdir: Path, progress: Callable[[str], None] = say) -> int:
@@ -260,7 +266,9 @@ def run(workdir: Path, progress: Callable[[str], None] = say) -> int:
         author.propose("life", "night-buses", "Night buses on weekends", "Buses until 3am.")
         for citizen in citizens[30:40]:
             citizen.support("night-buses")
-        initiative = admin.initiatives("nantes")["initiatives"][0]  # type: ignore[index]
+        listed = admin.initiatives("nantes")["initiatives"]
+        assert isinstance(listed, list) and isinstance(listed[0], dict)
+        initiative = listed[0]
         progress(
             f"initiative 'night-buses': {initiative['supports']} direct supports, "
             f"admitted = {initiative['admitted']}"

@@ -72,7 +72,7 @@ def create_assembly(
     )
 
     def retry(found: Appended, modulus_bits: int) -> JSONResponse:
-        wanted = {"title": title, "initiative_threshold": threshold}
+        wanted: dict[str, JSONValue] = {"title": title, "initiative_threshold": threshold}
         if _same(found, wanted) and modulus_bits == bits:
             return created(found)
         raise Conflict(f"assembly {assembly_id!r} already exists")
@@ -191,7 +191,7 @@ def close_question(
             "credentials_issued": issued,
         }
         services.board.append_authority(session, state, record)
-        closed = question.closed
+        closed = state.questions[question_id].closed  # set by the fold at question_closed
         assert closed is not None
     return closed.result
 
