@@ -24,6 +24,12 @@ def _no_paren(text: str) -> bool:
     return " (" not in text
 
 
+def _client_part(text: str) -> bool:
+    # "name (registration_id)" items joined by "; " read back unambiguously only without
+    # these characters (e.g. a name ending in ";" would merge with the separator).
+    return not any(c in text for c in ";()")
+
+
 def _band(pair: list[int]) -> dict[str, int]:
     low, high = sorted(pair)
     return {"min_eur": low, "max_eur": high}
@@ -47,7 +53,8 @@ fiscal_years = st.lists(st.dates(), min_size=2, max_size=2).map(_year)
 
 def declarations(text: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
     # The client cell is "name (registration_id)": read back by splitting at the last " (".
-    client = st.fixed_dictionaries({"name": text, "registration_id": text.filter(_no_paren)})
+    part = text.filter(_client_part)
+    client = st.fixed_dictionaries({"name": part, "registration_id": part.filter(_no_paren)})
     texts = st.lists(text, max_size=4)
     return st.fixed_dictionaries(
         {
