@@ -8,7 +8,7 @@ the board (does the question exist, is the signer entitled) is decided by ``audi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -248,100 +248,55 @@ def _check_b64u(value: object, form: re.Pattern[str], what: str, length: int) ->
         binary(value, what, length)
 
 
-def _genesis(r: dict[str, JSONValue]) -> None:
-    if r["protocol"] != PROTOCOL:
+def _check_own_fields(t: str, r: dict[str, JSONValue]) -> None:
+    """The checks of a type's own fields, after the common ones."""
+    if t == "genesis" and r["protocol"] != PROTOCOL:
         raise Malformed(f"protocol must be {PROTOCOL!r}")
-
-
-def _assembly(r: dict[str, JSONValue]) -> None:
-    if r["variant"] != VARIANT:
-        raise Malformed(f"variant must be {VARIANT!r}")
-    integer(r["initiative_threshold"], "initiative_threshold", 1)
-    binary(r["issuer_key"], "issuer_key")
-
-
-def _question_closed(r: dict[str, JSONValue]) -> None:
-    integer(r["roll_size"], "roll_size")
-    integer(r["credentials_issued"], "credentials_issued")
-
-
-def _initiative_admitted(r: dict[str, JSONValue]) -> None:
-    for name in ("supports", "supports_with_delegation", "threshold"):
-        integer(r[name], name)
-
-
-def _lobby_suspended(r: dict[str, JSONValue]) -> None:
-    text(r["reason"], "reason", TEXT_MAX)
-
-
-def _pseudonym(r: dict[str, JSONValue]) -> None:
-    _check_b64u(r["msg_prefix"], _B64U_32, "msg_prefix", 32)
-    binary(r["credential"], "credential")
-
-
-def _delegation(r: dict[str, JSONValue]) -> None:
-    if r["delegate"] is not None:
-        _check_b64u(r["delegate"], _B64U_32, "delegate", 32)
-    scope(r["scope"])
-
-
-def _revocation(r: dict[str, JSONValue]) -> None:
-    scope(r["scope"])
-
-
-def _delegate_profile(r: dict[str, JSONValue]) -> None:
-    text(r["display_name"], "display_name", NAME_MAX)
-    text(r["statement"], "statement", TEXT_MAX, empty=True)
-
-
-def _opinion(r: dict[str, JSONValue]) -> None:
-    if r["stance"] not in ("for", "against", "neutral"):
-        raise Malformed('stance must be "for", "against" or "neutral"')
-    text(r["text"], "text", TEXT_MAX)
-
-
-def _initiative(r: dict[str, JSONValue]) -> None:
-    text(r["text"], "text", TEXT_MAX)
-
-
-def _support(r: dict[str, JSONValue]) -> None:
-    if not isinstance(r["withdrawn"], bool):
+    if t == "assembly":
+        if r["variant"] != VARIANT:
+            raise Malformed(f"variant must be {VARIANT!r}")
+        integer(r["initiative_threshold"], "initiative_threshold", 1)
+        binary(r["issuer_key"], "issuer_key")
+    if t == "question_closed":
+        integer(r["roll_size"], "roll_size")
+        integer(r["credentials_issued"], "credentials_issued")
+    if t == "initiative_admitted":
+        for name in ("supports", "supports_with_delegation", "threshold"):
+            integer(r[name], name)
+    if t == "lobby_suspended":
+        text(r["reason"], "reason", TEXT_MAX)
+    if t == "pseudonym":
+        _check_b64u(r["msg_prefix"], _B64U_32, "msg_prefix", 32)
+        binary(r["credential"], "credential")
+    if t == "delegation":
+        if r["delegate"] is not None:
+            _check_b64u(r["delegate"], _B64U_32, "delegate", 32)
+        scope(r["scope"])
+    if t == "revocation":
+        scope(r["scope"])
+    if t == "delegate_profile":
+        text(r["display_name"], "display_name", NAME_MAX)
+        text(r["statement"], "statement", TEXT_MAX, empty=True)
+    if t == "opinion":
+        if r["stance"] not in ("for", "against", "neutral"):
+            raise Malformed('stance must be "for", "against" or "neutral"')
+        text(r["text"], "text", TEXT_MAX)
+    if t == "initiative":
+        text(r["text"], "text", TEXT_MAX)
+    if t == "support" and not isinstance(r["withdrawn"], bool):
         raise Malformed("withdrawn must be a boolean")
+    if t == "lobby_position":
+        text(r["statement"], "statement", TEXT_MAX)
 
 
-def _lobby_position(r: dict[str, JSONValue]) -> None:
-    text(r["statement"], "statement", TEXT_MAX)
-
-
-def _no_check(r: dict[str, JSONValue]) -> None:
-    pass
-
-
-_Check = Callable[[dict[str, JSONValue]], None]
-#: The checks of each type's own fields, after the common ones.
-_SPECIFIC: Final[Mapping[str, _Check]] = {
-    "genesis": _genesis,
-    "assembly": _assembly,
-    "question_closed": _question_closed,
-    "initiative_admitted": _initiative_admitted,
-    "lobby_suspended": _lobby_suspended,
-    "pseudonym": _pseudonym,
-    "delegation": _delegation,
-    "revocation": _revocation,
-    "delegate_profile": _delegate_profile,
-    "opinion": _opinion,
-    "initiative": _initiative,
-    "support": _support,
-    "lobby_position": _lobby_position,
-}
 _Names = tuple[str, ...]
-_Plan = tuple[frozenset[str], frozenset[str], str, _Names, _Names, _Names, _Names, _Check]
+_Plan = tuple[frozenset[str], frozenset[str], str, _Names, _Names, _Names, _Names]
 
 
 def _plan(kind: str, required: frozenset[str], optional: frozenset[str]) -> _Plan:
-    """A type's members (with ``type``), optional members and name in errors; then the fields
-    of the checks every record shares that the type allows (identifiers, keys, seq, title:
-    one fixed order, so the first fault named is the same for every type); its own checks."""
+    """A type's members (with ``type``), optional members and name in errors; then, of the
+    checks every record shares (identifiers, keys, seq, title, in this order, so the first
+    fault named does not depend on the type), the fields the type allows."""
     allowed = required | optional
 
     def present(*names: str) -> _Names:
@@ -355,7 +310,6 @@ def _plan(kind: str, required: frozenset[str], optional: frozenset[str]) -> _Pla
         present("authority_key", "pseudonym", "lobby_key"),
         present("seq"),
         present("title"),
-        _SPECIFIC.get(kind, _no_check),
     )
 
 
@@ -367,10 +321,9 @@ def parse_record(obj: object) -> Record:
     if not isinstance(obj, dict):
         raise Malformed("record must be a JSON object")
     kind = obj.get("type")
-    plan = _PLANS.get(kind) if isinstance(kind, str) else None
-    if plan is None:
+    if not isinstance(kind, str) or kind not in _PLANS:
         raise Malformed("record type is missing or unknown")
-    members, optional, what, ids, keys, seq, title, specific = plan
+    members, optional, what, ids, keys, seq, title = _PLANS[kind]
     data = exact_members(obj, members, optional, what)
     for name in ids:
         if name in data:
@@ -384,7 +337,7 @@ def parse_record(obj: object) -> Record:
     for name in title:
         if name in data:
             text(data[name], name, TITLE_MAX)
-    specific(data)
+    _check_own_fields(kind, data)
     return Record(data)
 
 

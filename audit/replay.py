@@ -71,6 +71,10 @@ _HEAD_TEXT = _HEAD.decode()
 _SIG_MARK, _SIGNER_MARK, _END = b',"sig":"', b'","signer":"', b'"}'
 _SIG_CHARS, _KEY_CHARS = 86, 43
 _TAIL = len(_SIG_MARK) + _SIG_CHARS + len(_SIGNER_MARK) + _KEY_CHARS + len(_END)
+_BODY_AT, _SIG_AT = len(_HEAD), len(_SIG_MARK)  # where the record, and in the tail the parts, are
+_SIG_END = _SIG_AT + _SIG_CHARS
+_SIGNER_AT = _SIG_END + len(_SIGNER_MARK)
+_SIGNER_END = _SIGNER_AT + _KEY_CHARS
 
 
 def _strict_int(text: str) -> int:
@@ -89,15 +93,13 @@ def _not_json(value: object) -> NoReturn:
 
 
 # Built once: json.loads and json.dumps build a new decoder or encoder per call given options.
-# The encoder is the C one that json.dumps(sort_keys=True, separators=(",", ":"),
-# ensure_ascii=False) runs, without the Python set-up around it (half of its cost on a record),
-# and without tracking containers: parsed JSON is never circular.
+# The encoder is the C one behind json.dumps(sort_keys=True, separators=(",", ":"),
+# ensure_ascii=False), called without the Python set-up around it (half the cost of a record)
+# and without tracking containers (parsed JSON is never circular); it returns the parts.
 _DECODER = json.JSONDecoder(parse_int=_strict_int, parse_float=_refuse, parse_constant=_refuse)
 _ENCODER = make_encoder(None, _not_json, encode_basestring, None, ":", ",", True, False, True)
 
 
-def _compact_sorted(value: JSONValue) -> str:
-    return "".join(_ENCODER(value, 0))
 #: The tail of a canonical leaf, with the signature and key as ``b64u_decode`` accepts them.
 _TAIL_FORM = re.compile(
     f',"sig":"({b64u_form(64).pattern})","signer":"({b64u_form(32).pattern})"}}'
@@ -184,28 +186,24 @@ def leaf_signature_ok(leaf: bytes) -> bool:
     leaf that is canonical and well-formed, which the replay checks before it uses the verdict.
     """
     tail = leaf[-_TAIL:]
-    sig_at = len(_SIG_MARK)
-    signer_at = sig_at + _SIG_CHARS + len(_SIGNER_MARK)
     if (
-        len(leaf) <= len(_HEAD) + _TAIL
+        len(leaf) <= _BODY_AT + _TAIL
         or not leaf.startswith(_HEAD)
         or not tail.startswith(_SIG_MARK)
-        or tail[sig_at + _SIG_CHARS : signer_at] != _SIGNER_MARK
+        or tail[_SIG_END:_SIGNER_AT] != _SIGNER_MARK
         or not tail.endswith(_END)
     ):
         return False
+    # Decoded leniently, but the replay decodes them strictly (``parse_envelope``) before it
+    # uses the verdict. The marks hold no "-" or "_": the tail is translated in one go.
+    b64 = tail.translate(_B64U_TO_B64)
     try:
-        sig = _b64u(tail[sig_at : sig_at + _SIG_CHARS])
-        signer = _b64u(tail[signer_at : signer_at + _KEY_CHARS])
-        nacl.bindings.crypto_sign_open(sig + RECORD_DOMAIN + leaf[len(_HEAD) : -_TAIL], signer)
+        sig = binascii.a2b_base64(b64[_SIG_AT:_SIG_END] + b"==")  # 86 characters
+        signer = binascii.a2b_base64(b64[_SIGNER_AT:_SIGNER_END] + b"=")  # 43 characters
+        nacl.bindings.crypto_sign_open(sig + RECORD_DOMAIN + leaf[_BODY_AT:-_TAIL], signer)
     except (nacl.exceptions.CryptoError, binascii.Error, ValueError, TypeError):
         return False
     return True
-
-
-def _b64u(text: bytes) -> bytes:
-    # Lenient, but only ever used on strings that ``parse_envelope`` decodes strictly.
-    return binascii.a2b_base64(text.translate(_B64U_TO_B64) + b"=" * (-len(text) % 4))
 
 
 def check_signatures(leaves: Sequence[bytes]) -> bytes:
@@ -214,13 +212,14 @@ def check_signatures(leaves: Sequence[bytes]) -> bytes:
 
 
 def _plain_envelope(leaf: bytes) -> Envelope | None:
-    """The envelope of a leaf that is plainly canonical and well-formed, else None.
+    """The envelope of a plainly canonical, well-formed leaf; None sends it down the exact path.
 
     Such a leaf is ``{"record":R,"sig":"S","signer":"K"}`` with S and K valid base64url, which
-    JCS writes as is: the leaf is canonical exactly when R is, and R is when the C encoder
-    reproduces it (as in ``_canonical_value``). The envelope's members are then known to be
-    well-formed, and ``parse_record`` checks R. None sends the leaf down the exact path, which
-    names the fault; a leaf this accepts, the exact path accepts with the same envelope.
+    JCS writes as they are: the leaf is canonical exactly when R is. For ASCII text with at most
+    ``MAX_DEPTH`` brackets, the C ``json`` module's sorted compact output is JCS, so R is when
+    that output reproduces it (which also rules out repeated keys). ``parse_record`` checks R.
+    A leaf accepted here is accepted by the exact path with the same envelope; any other leaf
+    takes that path, which names the fault.
     """
     if not leaf.isascii() or leaf.count(b"{") + leaf.count(b"[") > MAX_DEPTH:
         return None
@@ -232,7 +231,7 @@ def _plain_envelope(leaf: bytes) -> Envelope | None:
     body = text[len(_HEAD) : body_end]
     try:
         value, end = _DECODER.raw_decode(body)
-        if end != len(body) or _compact_sorted(value) != body:
+        if end != len(body) or "".join(_ENCODER(value, 0)) != body:
             return None
         return Envelope(parse_record(value), tail[2], tail[1])
     except (ValueError, RecursionError):  # Malformed is a ValueError
@@ -240,19 +239,7 @@ def _plain_envelope(leaf: bytes) -> Envelope | None:
 
 
 def _canonical_value(leaf: bytes, index: int) -> JSONValue:
-    """The leaf's JSON value, if the leaf is exactly its JCS form; else VerificationFailed.
-
-    Fast path: for an ASCII leaf with at most ``MAX_DEPTH`` brackets, the C ``json`` module's
-    sorted compact output is JCS, and reproducing the leaf exactly also rules out repeated keys.
-    Anything else takes the exact path (``parse_json``, ``canonical_json``), which names the fault.
-    """
-    if leaf.isascii() and leaf.count(b"{") + leaf.count(b"[") <= MAX_DEPTH:
-        try:
-            value = _DECODER.decode(leaf.decode("ascii"))
-            if _compact_sorted(value).encode() == leaf:
-                return value  # type: ignore[no-any-return]
-        except (ValueError, RecursionError):
-            pass
+    """The leaf's JSON value, if the leaf is exactly its JCS form; else VerificationFailed."""
     try:
         parsed = parse_json(leaf)
         canonical = canonical_json(parsed)
@@ -328,7 +315,7 @@ class Replay:
         """Check and apply leaf number ``size``; ``signature_valid`` from ``leaf_signature_ok``."""
         index = self.tree.size
         envelope = _plain_envelope(leaf)
-        if envelope is None:
+        if envelope is None:  # the exact path, which names the first fault
             value = _canonical_value(leaf, index)
             try:
                 envelope = parse_envelope(value)
