@@ -71,7 +71,9 @@ _HEAD_TEXT = _HEAD.decode()
 _SIG_MARK, _SIGNER_MARK, _END = b',"sig":"', b'","signer":"', b'"}'
 _SIG_CHARS, _KEY_CHARS = 86, 43
 _TAIL = len(_SIG_MARK) + _SIG_CHARS + len(_SIGNER_MARK) + _KEY_CHARS + len(_END)
-_BODY_AT, _SIG_AT = len(_HEAD), len(_SIG_MARK)  # where the record, and in the tail the parts, are
+# Offsets of the record in a leaf, and of the signature and the key in its tail.
+_BODY_AT = len(_HEAD)
+_SIG_AT = len(_SIG_MARK)
 _SIG_END = _SIG_AT + _SIG_CHARS
 _SIGNER_AT = _SIG_END + len(_SIGNER_MARK)
 _SIGNER_END = _SIGNER_AT + _KEY_CHARS
@@ -225,10 +227,10 @@ def _plain_envelope(leaf: bytes) -> Envelope | None:
         return None
     text = leaf.decode("ascii")
     body_end = len(text) - _TAIL
-    tail = _TAIL_FORM.fullmatch(text, body_end) if body_end > len(_HEAD) else None
+    tail = _TAIL_FORM.fullmatch(text, body_end) if body_end > _BODY_AT else None
     if tail is None or not text.startswith(_HEAD_TEXT):
         return None
-    body = text[len(_HEAD) : body_end]
+    body = text[_BODY_AT:body_end]
     try:
         value, end = _DECODER.raw_decode(body)
         if end != len(body) or "".join(_ENCODER(value, 0)) != body:

@@ -3,11 +3,14 @@
 * ``b64u_decode`` (one regex, a trailing-bit test, one C decode) against the decode-and-re-encode
   definition it replaced, on any text, valid or not;
 * ``audit.records.b64u_form(n)`` (a regex) against ``b64u_decode(text, length=n)``;
-* ``parse_envelope`` (members compared as a set, per-type checks, keys checked by regex) against
-  the straightforward checks it replaced: same envelope, or the same first fault named;
+* ``parse_envelope`` (members compared at once, checks planned per type, keys checked by regex)
+  against the straightforward checks it replaced: same envelope, or the same first fault named;
 * ``audit.replay._plain_envelope`` (leaf split at its fixed tail, record re-encoded by the C
   encoder) against the exact path: strict parse, JCS, ``parse_envelope``; and a whole replay
   with the fast path against one without it: same report, or the same leaf and reason.
+
+Besides random changes, every member of a record of each type is set to each of a list of
+awkward values (and the signer and signature to nearly valid ones), through every path.
 """
 
 from __future__ import annotations
@@ -360,7 +363,11 @@ _VALUES: list[Any] = [
 
 
 _SIG = b64u_encode(bytes(range(64)))
-_SIGNATURES = [_SIG, _SIG[:-1] + "B", _SIG[:-1], _SIG + "A", _KEY, _KEY[:-1] + "B", "", None]
+_SIGNATURES = [
+    _SIG, _SIG[:-1] + "B", _SIG[:-1] + "E", _SIG[:-1], _SIG + "A", "+" + _SIG[1:], _SIG[:-2] + "==",
+    _KEY, _KEY[:-1] + "B", _KEY[:-1] + "C", _KEY[:-1] + "E", "/" + _KEY[1:], _KEY[:-1] + "=",
+    "", None,
+]  # fmt: skip
 
 
 def _each_change() -> list[Json]:
