@@ -44,21 +44,21 @@ def test_initiative_rises_to_a_question(api: Client, assembly: str) -> None:
     assert (
         api.post(
             "/v1/board",
-            json=b.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": False}),
+            json=support(b),
         ).status_code
         == 201
     )
     assert (
         api.post(
             "/v1/board",
-            json=c.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": False}),
+            json=support(c),
         ).status_code
         == 201
     )
     assert (
         api.post(
             "/v1/board",
-            json=c.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": True}),
+            json=support(c, withdrawn=True),
         ).status_code
         == 201
     )
@@ -80,13 +80,13 @@ def test_initiative_rises_to_a_question(api: Client, assembly: str) -> None:
     assert (
         api.post(
             "/v1/board",
-            json=c.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": False}),
+            json=support(c),
         ).status_code
         == 201
     )
     receipt = api.post(
         "/v1/board",
-        json=d.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": False}),
+        json=support(d),
     ).json()
     leaves = board(api)
     admitted = leaves[receipt["index"] + 1]["record"]
@@ -111,7 +111,7 @@ def test_initiative_rises_to_a_question(api: Client, assembly: str) -> None:
     assert (
         api.post(
             "/v1/board",
-            json=d.sign({"type": "support", "initiative_id": "more-trees", "withdrawn": True}),
+            json=support(d, withdrawn=True),
         ).status_code
         == 201
     )
