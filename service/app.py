@@ -36,15 +36,17 @@ def compose(settings: Settings, clock: Clock = wall_clock_ms) -> Services:
     """Build the services of one server (no I/O until they are used)."""
     engine = make_engine(settings.database_url)
     keyring = KeyRing(settings.load_sealing_key())
+    write_sessions = make_sessionmaker(engine, write=True)
     return Services(
         settings=settings,
         engine=engine,
         read_sessions=make_sessionmaker(engine),
-        write_sessions=make_sessionmaker(engine, write=True),
+        write_sessions=write_sessions,
         keyring=keyring,
         board=BoardService(
             BoardStore(),
             keyring,
+            write_sessions,
             clock,
             max_open_initiatives=settings.max_open_initiatives_per_topic,
         ),

@@ -7,6 +7,11 @@ The database is the only source of truth. Every process folds the stored leaves 
 other processes appended, validates, appends and commits. A write that fails after the state
 changed discards the state: the next request rebuilds it from the store.
 
+Citizens' envelopes (``POST /v1/board``) take a shorter road: ``prepare`` parses them and checks
+their signature in the request's own thread, then ``submit`` queues them for the board's writer
+thread, which appends everything queued in one transaction (group commit: one lock, one catch-up,
+two inserts and one commit for the whole batch) and answers each request through a future.
+
 Lock order is fixed to avoid deadlocks: the process's thread lock first, then the database lock.
 """
 
@@ -15,10 +20,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from audit import (
     BoardState,
@@ -36,9 +42,9 @@ from crypto.ed25519 import RECORD_DOMAIN, SigningKey, sign_object
 from crypto.encoding import JSONValue, b64u_encode, canonical_json, parse_json
 from crypto.errors import EncodingError
 from service.keys import KeyRing
-from service.store import AppendedLeaf, BoardStore, sth_signer
+from service.store import AppendedLeaf, BoardStore, StagedLeaf, sth_signer
 
-__all__ = ["Appended", "BoardService", "Clock"]
+__all__ = ["Appended", "BoardService", "Clock", "Posted", "Submission"]
 
 Clock = Callable[[], int]
 
@@ -58,19 +64,67 @@ class Appended:
     leaf: AppendedLeaf | None = None
 
 
-@dataclass(slots=True)
-class _Job:
-    """One envelope waiting for the next group commit, and what became of it."""
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A ``POST /v1/board`` body, parsed and its signature checked: ready for the writer."""
 
     envelope: Envelope
     leaf_hash: bytes
-    valid: bool
-    result: Appended | None = None
-    error: BaseException | None = None
+    signature_valid: bool
+    refusal: RecordRefused | None = None
+    """Refused unless it is a retry of a leaf already on the board (authority records)."""
 
-    @property
-    def finished(self) -> bool:
-        return self.result is not None or self.error is not None
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What became of a submission: its receipt, and whether its leaf is new (not a retry)."""
+
+    receipt: dict[str, JSONValue]
+    created: bool
+
+
+@dataclass(slots=True)
+class _Job:
+    """A submission waiting for the writer, and the future its request awaits."""
+
+    submission: Submission
+    future: Future[Posted] = field(default_factory=Future)
+
+
+class _Writer:
+    """The thread that appends queued jobs, a batch at a time: started when a job arrives,
+    gone after ``idle_seconds`` without one (so an idle or discarded service holds none)."""
+
+    def __init__(
+        self, run: Callable[[list[_Job]], None], *, max_batch: int, idle_seconds: float
+    ) -> None:
+        self._run = run
+        self._max_batch = max_batch
+        self._idle_seconds = idle_seconds
+        self._ready = threading.Condition()
+        self._queue: list[_Job] = []
+        self._running = False
+
+    def put(self, job: _Job) -> None:
+        with self._ready:
+            self._queue.append(job)
+            if self._running:
+                self._ready.notify()
+                return
+            self._running = True
+        threading.Thread(target=self._loop, name="isegoria-board-writer", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._ready:
+                if not self._queue:
+                    self._ready.wait(self._idle_seconds)
+                if not self._queue:
+                    self._running = False
+                    return
+                jobs = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+            self._run(jobs)
 
 
 class BoardService:
@@ -80,22 +134,26 @@ class BoardService:
         self,
         store: BoardStore,
         keyring: KeyRing,
+        write_sessions: sessionmaker[Session],
         clock: Clock = wall_clock_ms,
         *,
         max_open_initiatives: int | None = None,
+        max_batch: int = 256,
     ) -> None:
         self.store = store
         self.keyring = keyring
+        self._write_sessions = write_sessions
         self._clock = clock
         self._max_open_initiatives = max_open_initiatives
-        self._queue: list[_Job] = []
-        self._queue_lock = threading.Lock()
+        self._writer = _Writer(self._run_batch, max_batch=max_batch, idle_seconds=5.0)
         self._lock = threading.RLock()
         # The fold of the board so far and, in step with it, the tree's right edge (so an
         # append reads nothing back) and the last tree head's timestamp. Reset together.
         self._state: BoardState | None = None
         self._edge = merkle.RootAccumulator()
         self._last_timestamp = 0
+        # Leaves appended in the open transaction, inserted together before it reads or ends.
+        self._staged: list[StagedLeaf] = []
 
     # -- state ------------------------------------------------------------------------------
 
@@ -103,6 +161,7 @@ class BoardService:
         self._state = None
         self._edge = merkle.RootAccumulator()
         self._last_timestamp = 0
+        self._staged.clear()
 
     def _catch_up(self, session: Session, size: int | None = None) -> BoardState:
         state = self._state
@@ -137,6 +196,7 @@ class BoardService:
                 size, self._last_timestamp = self.store.last(session)
                 state = self._catch_up(session, size)
                 yield state
+                self._flush(session)
                 session.commit()
             except BaseException:
                 session.rollback()
@@ -157,8 +217,7 @@ class BoardService:
 
     def _store(self, session: Session, envelope: Envelope) -> AppendedLeaf:
         edge = self._edge
-        appended = self.store.append_at(
-            session,
+        staged = self.store.stage(
             envelope.leaf_bytes(),
             index=edge.size,
             edge=edge.nodes(),
@@ -167,9 +226,17 @@ class BoardService:
             sign_sth=sth_signer(self.keyring.authority(session)),
             record_type=envelope.record.type,
         )
+        self._staged.append(staged)
+        appended = staged.appended
         edge.append_hash(appended.leaf_hash)
         self._last_timestamp = appended.head.timestamp
         return appended
+
+    def _flush(self, session: Session) -> None:
+        """Insert the staged leaves: before the transaction reads the board, or commits."""
+        if self._staged:
+            self.store.write(session, self._staged)
+            self._staged.clear()
 
     def _sign(self, session: Session, record: dict[str, JSONValue]) -> Envelope:
         key: SigningKey = self.keyring.authority(session)
@@ -195,66 +262,72 @@ class BoardService:
             state.apply(genesis, trusted=True)
             self._store(session, genesis)
 
-    def submit(self, session: Session, body: bytes) -> Appended:
-        """``POST /v1/board``: a signer's envelope. Retries of an identical envelope are found
-        before any other check and answered with the original leaf."""
+    def prepare(self, body: bytes) -> Submission:
+        """Parse a ``POST /v1/board`` body and check its signature: no state, no database.
+
+        Raises ``Malformed`` (400) or ``Forbidden`` (403) for what can never be a retry of a
+        leaf on the board (every leaf parses and verifies); other refusals wait for the state.
+        """
         try:
             obj = parse_json(body)
             leaf = canonical_json(obj)
         except EncodingError as exc:
             raise Malformed(str(exc)) from exc
-        found = self.store.find(session, merkle.leaf_hash(leaf))
-        if found is not None:
-            return Appended(found, False, obj)  # type: ignore[arg-type]
         envelope = parse_envelope(obj)
-        valid = signature_ok(envelope)  # the costly check, outside the lock
+        valid = signature_ok(envelope)
+        refusal: RecordRefused | None = None
         if envelope.record.type in AUTHORITY_TYPES:
             if not valid:
                 raise Forbidden("the envelope's signature does not verify")
-            raise Forbidden("authority records are appended by the service itself")
-        job = _Job(envelope, merkle.leaf_hash(leaf), valid)
-        with self._queue_lock:
-            self._queue.append(job)
-        with self._lock:
-            if not job.finished:
-                # Whoever holds the lock appends every queued envelope in one transaction
-                # (group commit): under load, one lock, catch-up and commit serve many.
-                self._run_batch(session)
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
+            refusal = Forbidden("authority records are appended by the service itself")
+        return Submission(envelope, merkle.leaf_hash(leaf), valid, refusal)
 
-    def _run_batch(self, session: Session) -> None:
-        with self._queue_lock:
-            jobs, self._queue = self._queue, []
+    def submit(self, submission: Submission) -> Future[Posted]:
+        """Queue a prepared envelope for the writer; the future holds its receipt, or the
+        ``RecordRefused`` (4xx) or other error that stopped it."""
+        job = _Job(submission)
+        self._writer.put(job)
+        return job.future
+
+    def _run_batch(self, jobs: list[_Job]) -> None:
+        """Append a batch of jobs in one transaction, then answer each (in the writer)."""
+        outcomes: list[Posted | RecordRefused] = []
         try:
-            with self.writing(session) as state:
-                for job in jobs:
-                    self._run_job(session, state, job)
+            with self._write_sessions() as session, self.writing(session) as state:
+                outcomes.extend(self._run_job(session, state, job.submission) for job in jobs)
         except BaseException as exc:
+            # Rolled back: even the refusals were decided on records that are now gone.
             for job in jobs:
-                if job.result is not None and job.result.created:
-                    job.result = None  # rolled back with the batch
-                if job.result is None:
-                    job.error = exc
-            raise
-
-    def _run_job(self, session: Session, state: BoardState, job: _Job) -> None:
-        envelope = job.envelope
-        try:
-            state.apply(envelope, signature_valid=job.valid)
-        except RecordRefused as exc:
-            # No record can be applied twice (seq, keys), so an identical envelope that won
-            # a race while it waited is refused here: answer it as the retry it is.
-            found = self.store.find(session, job.leaf_hash)
-            if found is not None:
-                job.result = Appended(found, False, envelope.to_json())
-            else:
-                job.error = exc
+                job.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
             return
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, Posted):
+                job.future.set_result(outcome)
+            else:
+                job.future.set_exception(outcome)
+
+    def _run_job(
+        self, session: Session, state: BoardState, submission: Submission
+    ) -> Posted | RecordRefused:
+        envelope = submission.envelope
+        try:
+            if submission.refusal is not None:
+                raise submission.refusal
+            state.apply(envelope, signature_valid=submission.signature_valid)
+        except RecordRefused as exc:
+            # No record can be applied twice (seq, keys): an envelope already on the board,
+            # sent again, is refused by the rules and found here. Answer it as the retry it is.
+            self._flush(session)
+            found = self.store.find(session, submission.leaf_hash)
+            if found is None:
+                return exc
+            retry = Appended(found, False, envelope.to_json())
+            return Posted(self.receipt(session, retry), created=False)
         first = self._append(session, state, envelope)
-        job.result = Appended(first.index, True, envelope.to_json(), first)
+        posted = Appended(first.index, True, envelope.to_json(), first)
+        return Posted(self.receipt(session, posted), created=True)
 
     def _check_policy(self, state: BoardState, envelope: Envelope) -> None:
         """Server policy, not a board rule: a pseudonym's initiatives not yet admitted, per

@@ -47,7 +47,8 @@ class AdminUnauthorized(ServiceError):
     """401: the admin token is missing or wrong."""
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain def dependency in its thread pool, a hop per request.
     services = request.app.state.services
     assert isinstance(services, Services)
     return services

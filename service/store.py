@@ -11,7 +11,7 @@ never commits; writers call :meth:`BoardStore.lock` first, before reading what t
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Row, Select, and_, bindparam, func, insert, or_, select
@@ -25,7 +25,15 @@ from service.db import require_write, table_of
 from service.errors import DuplicateLeaf, InvalidLeaf, OutOfRange
 from service.models import Leaf, MerkleNode
 
-__all__ = ["AppendedLeaf", "BoardStore", "SignTreeHead", "TreeHead", "sth_object", "sth_signer"]
+__all__ = [
+    "AppendedLeaf",
+    "BoardStore",
+    "SignTreeHead",
+    "StagedLeaf",
+    "TreeHead",
+    "sth_object",
+    "sth_signer",
+]
 
 SignTreeHead = Callable[[int, bytes, int], bytes]
 """``(tree_size, root_hash, timestamp_ms) -> signature``: signs a tree head as it is stored."""
@@ -74,6 +82,15 @@ class AppendedLeaf:
     leaf_hash: bytes
     head: TreeHead
     inclusion_proof: list[bytes]
+
+
+@dataclass(frozen=True)
+class StagedLeaf:
+    """A leaf computed by :meth:`BoardStore.stage` and not yet inserted: its rows."""
+
+    appended: AppendedLeaf
+    row: dict[str, object]
+    node_rows: list[dict[str, object]]
 
 
 def _record_type(leaf: bytes) -> str:
@@ -230,6 +247,29 @@ class BoardStore:
         edge (``RootAccumulator.nodes()`` of the first ``index`` leaves) and the timestamp:
         no read at all, two inserts. The caller holds :meth:`lock` and has checked ``index``
         against :meth:`last` in this transaction; the unique leaf hash refuses duplicates."""
+        staged = self.stage(
+            leaf,
+            index=index,
+            edge=edge,
+            timestamp=timestamp,
+            sign_sth=sign_sth,
+            record_type=record_type,
+        )
+        self.write(session, [staged])
+        return staged.appended
+
+    @staticmethod
+    def stage(
+        leaf: bytes,
+        *,
+        index: int,
+        edge: Mapping[merkle.NodeId, bytes],
+        timestamp: int,
+        sign_sth: SignTreeHead,
+        record_type: str,
+    ) -> StagedLeaf:
+        """``append_at``'s work without its inserts: the leaf's rows, its Merkle nodes and
+        signed tree head, for :meth:`write` to store with others in two statements."""
         if not 0 <= timestamp <= MAX_SAFE_INTEGER:
             raise ValueError("timestamp must be Unix epoch milliseconds")
         leaf_hash = merkle.leaf_hash(leaf)
@@ -239,24 +279,28 @@ class BoardStore:
         root_hash = merkle.root(index + 1, nodes)
         signature = sign_sth(index + 1, root_hash, timestamp)
         proof = merkle.inclusion_proof(index, index + 1, nodes)
-        session.execute(
-            _INSERT_NODES,
-            [{"level": level, "idx": idx, "hash": value} for (level, idx), value in created],
-        )
-        session.execute(
-            _INSERT_LEAF,
-            {
-                "index": index,
-                "leaf_hash": leaf_hash,
-                "data": leaf,
-                "record_type": record_type,
-                "root_hash": root_hash,
-                "timestamp": timestamp,
-                "sth_sig": signature,
-            },
-        )
+        row = {
+            "index": index,
+            "leaf_hash": leaf_hash,
+            "data": leaf,
+            "record_type": record_type,
+            "root_hash": root_hash,
+            "timestamp": timestamp,
+            "sth_sig": signature,
+        }
+        node_rows = [{"level": level, "idx": idx, "hash": value} for (level, idx), value in created]
         head = TreeHead(index + 1, root_hash, timestamp, signature)
-        return AppendedLeaf(index, leaf_hash, head, proof)
+        return StagedLeaf(AppendedLeaf(index, leaf_hash, head, proof), row, node_rows)
+
+    @staticmethod
+    def write(session: Session, staged: Sequence[StagedLeaf]) -> None:
+        """Insert staged leaves (consecutive, in order) and their nodes: two statements."""
+        if not staged:
+            return
+        nodes = [node for leaf in staged for node in leaf.node_rows]
+        if nodes:
+            session.execute(_INSERT_NODES, nodes)
+        session.execute(_INSERT_LEAF, [leaf.row for leaf in staged])
 
     def find(self, session: Session, leaf_hash: bytes) -> int | None:
         """The index of the leaf with this RFC 9162 leaf hash, if any."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from audit import Malformed
 from crypto.encoding import JSONValue, b64u_encode
-from service.deps import BodyDep, ReadSession, ServicesDep, WriteSession
+from service.deps import BodyDep, ReadSession, ServicesDep
 
 router = APIRouter(prefix="/v1/board", tags=["board"])
 
@@ -61,10 +62,12 @@ def leaves(request: Request, services: ServicesDep, session: ReadSession) -> Str
     status_code=201,
     summary="Append a signed envelope; returns its receipt (200 with the original on a retry)",
 )
-def append(services: ServicesDep, session: WriteSession, body: BodyDep) -> JSONResponse:
-    appended = services.board.submit(session, body)
-    receipt = services.board.receipt(session, appended)
-    return JSONResponse(receipt, status_code=201 if appended.created else 200)
+async def append(services: ServicesDep, body: BodyDep) -> JSONResponse:
+    # Parsing and the signature check run here; the board's writer thread appends the
+    # envelope with whatever else is queued, in one transaction, and answers through a future.
+    submission = services.board.prepare(body)
+    posted = await asyncio.wrap_future(services.board.submit(submission))
+    return JSONResponse(posted.receipt, status_code=201 if posted.created else 200)
 
 
 @router.get(
