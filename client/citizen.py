@@ -43,12 +43,6 @@ def parse_scope(text: str) -> dict[str, str]:
     return {kind: _identifier(ident, f"the {kind} id")}
 
 
-def _export_unblinder(state: BlindingState, size: int) -> str:
-    # blind_rsa keeps r^-1 opaque; persisting it (sealed, until finalize) is what lets an
-    # interrupted enrollment be retried with the same blinded_msg instead of burning the code.
-    return b64u_encode(state._inv.to_bytes(size, "big"))
-
-
 class Citizen(Actor):
     """A citizen acting with the pseudonym of ``wallet`` through ``client``."""
 
@@ -79,17 +73,20 @@ class Citizen(Actor):
             try:
                 prefix = b64u_decode(saved.get("msg_prefix"), length=32, what="msg_prefix")
                 blinded = b64u_decode(saved.get("blinded_msg"), what="blinded_msg")
-                inv = b64u_decode(saved.get("unblinder"), what="unblinder")
+                unblinder = b64u_decode(saved.get("unblinder"), what="unblinder")
+                state = BlindingState.from_bytes(issuer_key, unblinder)
             except CryptoError as exc:
                 raise UsageError("the wallet's saved enrollment state is corrupt") from exc
-            return prefix, blinded, BlindingState(int.from_bytes(inv, "big"), issuer_key.n)
+            return prefix, blinded, state
         prefix, prepared = prepare(msg)
         blinded, state = blind(issuer_key, prepared)
         wallet.enrollment = {
             "issuer_key": spki,
             "msg_prefix": b64u_encode(prefix),
             "blinded_msg": b64u_encode(blinded),
-            "unblinder": _export_unblinder(state, issuer_key.modulus_len),
+            # Sealed with the wallet until finalize: a retry after an interruption must send
+            # this same blinded_msg, or the enrollment code would be spent for nothing.
+            "unblinder": b64u_encode(state.to_bytes()),
         }
         wallet.save()  # before the request: a retry must send this same blinded_msg
         return prefix, blinded, state

@@ -159,6 +159,25 @@ class BlindingState:
     def __repr__(self) -> str:
         return "BlindingState(<secret>)"
 
+    def to_bytes(self) -> bytes:
+        """The secret unblinder ``r^-1 mod n``, big-endian on the modulus length.
+
+        For a client that must survive an interruption between :func:`blind` and
+        :func:`finalize` (a retry has to send the same ``blinded_msg``): whoever holds these
+        bytes can link the blinded request to the credential, so store them sealed.
+        """
+        return self._inv.to_bytes((self._n.bit_length() + 7) // 8, "big")
+
+    @classmethod
+    def from_bytes(cls, pk: PublicKey, data: bytes) -> BlindingState:
+        """Restore a state saved with :meth:`to_bytes` for the issuer key ``pk``."""
+        if len(data) != pk.modulus_len:
+            raise EncodingError("a blinding state is as long as the issuer's modulus")
+        inv = int.from_bytes(data, "big")
+        if not 1 < inv < pk.n or gmpy2.gcd(inv, pk.n) != 1:
+            raise EncodingError("a blinding state is a unit modulo the issuer's modulus")
+        return cls(inv, pk.n)
+
 
 def _mgf1_sha384(seed: bytes, length: int) -> bytes:
     """MGF1 with SHA-384 (RFC 8017 §B.2.1)."""

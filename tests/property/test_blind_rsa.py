@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto.blind_rsa import (
+    BlindingState,
     PrivateKey,
     PublicKey,
     Variant,
@@ -78,8 +79,11 @@ def test_every_variant_round_trips(sk: PrivateKey, msg: bytes, variant: Variant)
     prefix, prepared = prepare(msg, variant)
     assert prepared == prefix + msg
     blinded, state = blind(pk, prepared, variant)
-    sig = finalize(pk, prepared, sk.blind_sign(blinded), state, variant)
+    blind_sig = sk.blind_sign(blinded)
+    sig = finalize(pk, prepared, blind_sig, state, variant)
     pss_verify(pk, prepared, sig, variant.salt_len)
+    restored = BlindingState.from_bytes(pk, state.to_bytes())
+    assert finalize(pk, prepared, blind_sig, restored, variant) == sig
     other = next(v for v in Variant if v.salt_len != variant.salt_len)
     with pytest.raises(InvalidSignature):
         pk.verify(prepared, sig, other)

@@ -172,6 +172,11 @@ def test_vector_blind_sign_finalize_verify(vector: dict[str, str]) -> None:
     assert blinded == h(vector, "blinded_msg")
     assert sk.blind_sign(blinded) == h(vector, "blind_sig")
     assert finalize(pk, prepared, h(vector, "blind_sig"), state, variant) == h(vector, "sig")
+    # The state saved and restored (a client interrupted between blind and finalize).
+    saved = state.to_bytes()
+    assert saved == inv.to_bytes(pk.modulus_len, "big")
+    restored = BlindingState.from_bytes(pk, saved)
+    assert finalize(pk, prepared, h(vector, "blind_sig"), restored, variant) == h(vector, "sig")
     pk.verify(prepared, h(vector, "sig"), variant)
     with pytest.raises(InvalidSignature):
         pk.verify(flip_bit(prepared, 0), h(vector, "sig"), variant)
@@ -459,6 +464,27 @@ def test_private_components_checked() -> None:
             PrivateKey._from_components(**{**parts, **change})
     with pytest.raises(TypeError):
         PrivateKey()
+
+
+def test_restoring_a_blinding_state_refuses_what_is_no_unblinder() -> None:
+    vector = VECTORS[0]
+    pk = vector_key(vector).public_key()
+    size, n, p = pk.modulus_len, i(vector, "n"), i(vector, "p")
+    good = i(vector, "inv").to_bytes(size, "big")
+    for data in (
+        good[1:],  # too short
+        b"\x00" + good,  # too long
+        bytes(size),  # zero
+        (1).to_bytes(size, "big"),  # the unit that blinds nothing
+        n.to_bytes(size, "big"),  # not reduced
+        p.to_bytes(size, "big"),  # shares a factor with n: no inverse
+    ):
+        with pytest.raises(EncodingError):
+            BlindingState.from_bytes(pk, data)
+    other = PrivateKey.generate(2048).public_key()
+    with pytest.raises(InvalidSignature, match="another issuer key"):
+        restored = BlindingState.from_bytes(pk, good)
+        finalize(other, h(vector, "prepared_msg"), h(vector, "blind_sig"), restored)
 
 
 def test_secrets_not_in_repr(sk: PrivateKey) -> None:
