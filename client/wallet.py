@@ -25,7 +25,7 @@ from client.models import Receipt
 from crypto.ed25519 import SigningKey
 from crypto.encoding import JSONValue, b64u_decode, b64u_encode, canonical_json, parse_json
 from crypto.errors import CryptoError, UnsealError
-from crypto.keystore import seal_with_passphrase, unseal_with_passphrase
+from crypto.keystore import PassphraseKey
 
 __all__ = [
     "KdfLimits",
@@ -77,6 +77,53 @@ def _atomic_write(path: Path, data: bytes, *, create: bool) -> None:
     _fsync_directory(directory)
 
 
+def _key_for(passphrase: bytes, limits: KdfLimits) -> PassphraseKey:
+    if not passphrase:
+        raise WalletError("the passphrase must not be empty")
+    costs = {k: v for k, v in (("opslimit", limits.opslimit), ("memlimit", limits.memlimit))
+             if v is not None}
+    return PassphraseKey.derive(passphrase, **costs)
+
+
+def _write_sealed(
+    path: Path, key: PassphraseKey, value: Mapping[str, JSONValue], *, purpose: str, create: bool
+) -> None:
+    blob = key.seal(canonical_json(value), purpose=purpose)
+    try:
+        _atomic_write(path, blob, create=create)
+    except FileExistsError as exc:
+        raise WalletError(f"{path} already exists; refusing to overwrite it") from exc
+    except OSError as exc:
+        raise WalletError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _read_sealed(
+    path: Path, passphrase: bytes, *, purpose: str
+) -> tuple[dict[str, JSONValue], PassphraseKey]:
+    if not passphrase:
+        raise WalletError("the passphrase must not be empty")
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise WalletError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        key = PassphraseKey.for_sealed(passphrase, blob)
+        plaintext = key.unseal(blob, purpose=purpose)
+    except UnsealError as exc:
+        raise WrongPassphrase(
+            f"cannot open {path}: wrong passphrase, or not a {purpose} file"
+        ) from exc
+    except CryptoError as exc:
+        raise WalletError(f"{path} is not a sealed {purpose} file: {exc}") from exc
+    try:
+        value = parse_json(plaintext)
+    except CryptoError as exc:
+        raise WalletError(f"{path} holds malformed content") from exc
+    if not isinstance(value, dict):
+        raise WalletError(f"{path} holds malformed content")
+    return value, key
+
+
 def write_sealed_json(
     path: str | os.PathLike[str],
     passphrase: bytes,
@@ -87,46 +134,15 @@ def write_sealed_json(
     create: bool = False,
 ) -> None:
     """Seal ``value`` (canonical JSON) and write it atomically, mode 0600."""
-    if not passphrase:
-        raise WalletError("the passphrase must not be empty")
-    costs = {k: v for k, v in (("opslimit", limits.opslimit), ("memlimit", limits.memlimit))
-             if v is not None}
-    blob = seal_with_passphrase(
-        passphrase, canonical_json(value), purpose=purpose, **costs
-    )
-    target = Path(path)
-    try:
-        _atomic_write(target, blob, create=create)
-    except FileExistsError as exc:
-        raise WalletError(f"{target} already exists; refusing to overwrite it") from exc
-    except OSError as exc:
-        raise WalletError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    key = _key_for(passphrase, limits)
+    _write_sealed(Path(path), key, value, purpose=purpose, create=create)
 
 
 def read_sealed_json(
     path: str | os.PathLike[str], passphrase: bytes, *, purpose: str
 ) -> dict[str, JSONValue]:
     """Read and open a file written by :func:`write_sealed_json`."""
-    target = Path(path)
-    try:
-        blob = target.read_bytes()
-    except OSError as exc:
-        raise WalletError(f"cannot read {target}: {exc.strerror or exc}") from exc
-    try:
-        plaintext = unseal_with_passphrase(passphrase, blob, purpose=purpose)
-    except UnsealError as exc:
-        raise WrongPassphrase(
-            f"cannot open {target}: wrong passphrase, or not a {purpose} file"
-        ) from exc
-    except CryptoError as exc:
-        raise WalletError(f"{target} is not a sealed {purpose} file: {exc}") from exc
-    try:
-        value = parse_json(plaintext)
-    except CryptoError as exc:
-        raise WalletError(f"{target} holds malformed content") from exc
-    if not isinstance(value, dict):
-        raise WalletError(f"{target} holds malformed content")
-    return value
+    return _read_sealed(Path(path), passphrase, purpose=purpose)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +186,13 @@ class SealedSigner:
     FORMAT: ClassVar[str]
     PURPOSE: ClassVar[str]
 
-    def __init__(self, path: Path, passphrase: bytes, limits: KdfLimits, key: SigningKey) -> None:
+    def __init__(
+        self, path: Path, sealer: PassphraseKey, limits: KdfLimits, key: SigningKey
+    ) -> None:
         self.path = path
-        self._passphrase = passphrase
+        # The key Argon2id derived once: every save seals with it (no new derivation, which
+        # costs a second or more at the default cost), never with the passphrase itself.
+        self._sealer = sealer
         self._limits = limits
         self.signing_key = key
         self.seq = 0
@@ -210,18 +230,11 @@ class SealedSigner:
 
     def save(self, *, create: bool = False) -> None:
         """Seal the state to its file, atomically."""
-        write_sealed_json(
-            self.path,
-            self._passphrase,
-            self.to_json(),
-            purpose=self.PURPOSE,
-            limits=self._limits,
-            create=create,
-        )
+        _write_sealed(self.path, self._sealer, self.to_json(), purpose=self.PURPOSE, create=create)
 
     @classmethod
     def _load(cls: type[_S], path: str | os.PathLike[str], passphrase: bytes) -> _S:
-        obj = read_sealed_json(path, passphrase, purpose=cls.PURPOSE)
+        obj, sealer = _read_sealed(Path(path), passphrase, purpose=cls.PURPOSE)
         if obj.get("format") != cls.FORMAT:
             raise WalletError(f"{path} is not a {cls.FORMAT} file")
         try:
@@ -234,7 +247,7 @@ class SealedSigner:
         limits = KdfLimits(
             ops if isinstance(ops, int) else None, mem if isinstance(mem, int) else None
         )
-        state = cls(Path(path), passphrase, limits, SigningKey(seed))
+        state = cls(Path(path), sealer, limits, SigningKey(seed))
         seq = _field(obj, "seq", int)
         assert isinstance(seq, int)
         state.seq = seq
@@ -273,7 +286,8 @@ class Wallet(SealedSigner):
         limits: KdfLimits = KdfLimits(),
     ) -> Wallet:
         """Make a fresh pseudonym and seal it to a new file (never overwrites one)."""
-        wallet = cls(Path(path), passphrase, limits, SigningKey.generate())
+        sealer = _key_for(passphrase, limits)
+        wallet = cls(Path(path), sealer, limits, SigningKey.generate())
         wallet.assembly_id = assembly_id
         wallet.save(create=True)
         return wallet
@@ -324,7 +338,8 @@ class LobbyKeyFile(SealedSigner):
         limits: KdfLimits = KdfLimits(),
     ) -> LobbyKeyFile:
         """Make a fresh lobby key and seal it to a new file (never overwrites one)."""
-        key_file = cls(Path(path), passphrase, limits, SigningKey.generate())
+        sealer = _key_for(passphrase, limits)
+        key_file = cls(Path(path), sealer, limits, SigningKey.generate())
         key_file.lobby_id = lobby_id
         key_file.save(create=True)
         return key_file

@@ -38,7 +38,14 @@ import nacl.utils
 
 from crypto.errors import EncodingError, UnsealError
 
-__all__ = ["SealingKey", "seal", "seal_with_passphrase", "unseal", "unseal_with_passphrase"]
+__all__ = [
+    "PassphraseKey",
+    "SealingKey",
+    "seal",
+    "seal_with_passphrase",
+    "unseal",
+    "unseal_with_passphrase",
+]
 
 # Domain-separation constants: each is the blob's header and the prefix of its subkey message.
 _SEALED_HEADER: Final = b"isegoria/v1/sealed\x00"
@@ -126,6 +133,73 @@ def unseal(key: SealingKey, sealed: bytes, *, purpose: str) -> bytes:
     return _unbox(key.to_bytes(), _SEALED_HEADER, purpose, body)
 
 
+class PassphraseKey:
+    """The key Argon2id derived from a passphrase, with the salt and cost it was derived with.
+
+    Deriving is the slow part (by design); a file sealed again after each change keeps its salt
+    and cost and so its key, and :meth:`seal` draws a fresh nonce each time. Its repr never
+    shows the key, and it cannot be pickled.
+    """
+
+    __slots__ = ("_header", "_key")
+
+    def __init__(self, key: bytes, header: bytes, /) -> None:
+        self._key = key
+        self._header = header
+
+    @classmethod
+    def derive(
+        cls,
+        passphrase: bytes,
+        *,
+        opslimit: int = _OPSLIMIT_DEFAULT,
+        memlimit: int = _MEMLIMIT_DEFAULT,
+    ) -> PassphraseKey:
+        """A new key: a fresh salt, and a cost from libsodium's MIN to its SENSITIVE limits."""
+        _check_limits(opslimit, memlimit, _OPSLIMIT_CEILING, _MEMLIMIT_CEILING)
+        salt = nacl.utils.random(_SALT_SIZE)
+        key = _derive(passphrase, salt, opslimit, memlimit)
+        return cls(key, _PASSPHRASE_HEADER + _PARAMS.pack(opslimit, memlimit) + salt)
+
+    @classmethod
+    def for_sealed(cls, passphrase: bytes, sealed: bytes) -> PassphraseKey:
+        """The key of a blob made by :meth:`seal`: its salt and cost, derived from ``passphrase``.
+
+        A blob asking for more than libsodium's SENSITIVE cost is refused (EncodingError) before
+        any derivation. A wrong passphrase is only found by :meth:`unseal`.
+        """
+        body = _strip_header(sealed, _PASSPHRASE_HEADER, "passphrase-sealed")
+        fixed = _PARAMS.size + _SALT_SIZE
+        if len(body) < fixed + _NONCE_SIZE + _MAC_SIZE:
+            raise EncodingError("a passphrase-sealed blob is too short")
+        opslimit, memlimit = _PARAMS.unpack_from(body)
+        try:
+            _check_limits(opslimit, memlimit, _OPSLIMIT_CEILING, _MEMLIMIT_CEILING)
+        except ValueError as exc:
+            raise EncodingError(f"a passphrase-sealed blob asks too high a cost: {exc}") from None
+        key = _derive(passphrase, body[_PARAMS.size : fixed], opslimit, memlimit)
+        return cls(key, _PASSPHRASE_HEADER + body[:fixed])
+
+    def seal(self, plaintext: bytes, *, purpose: str) -> bytes:
+        """Seal ``plaintext`` for ``purpose`` (a random nonce each time)."""
+        return self._header + _box(self._key, self._header, purpose, plaintext)
+
+    def unseal(self, sealed: bytes, *, purpose: str) -> bytes:
+        """Open a blob this key sealed, else raise UnsealError (EncodingError if not one)."""
+        if not isinstance(sealed, bytes):
+            raise TypeError("a sealed blob must be bytes")
+        _strip_header(sealed, _PASSPHRASE_HEADER, "passphrase-sealed")
+        if not sealed.startswith(self._header):
+            raise UnsealError("cannot unseal: the blob was sealed with another salt or cost")
+        return _unbox(self._key, self._header, purpose, sealed[len(self._header) :])
+
+    def __repr__(self) -> str:
+        return "PassphraseKey(<secret>)"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a PassphraseKey cannot be pickled")
+
+
 def seal_with_passphrase(
     passphrase: bytes,
     plaintext: bytes,
@@ -140,11 +214,11 @@ def seal_with_passphrase(
     its SENSITIVE limits (the most :func:`unseal_with_passphrase` accepts).
     """
     _check_limits(opslimit, memlimit, _OPSLIMIT_CEILING, _MEMLIMIT_CEILING)
-    _purpose_bytes(purpose)  # refuse a bad purpose before the slow derivation
-    salt = nacl.utils.random(_SALT_SIZE)
-    key = _derive(passphrase, salt, opslimit, memlimit)
-    header = _PASSPHRASE_HEADER + _PARAMS.pack(opslimit, memlimit) + salt
-    return header + _box(key, header, purpose, plaintext)
+    _purpose_bytes(purpose)  # refuse a bad purpose or plaintext before the slow derivation
+    if not isinstance(plaintext, bytes):
+        raise TypeError("plaintext must be bytes")
+    key = PassphraseKey.derive(passphrase, opslimit=opslimit, memlimit=memlimit)
+    return key.seal(plaintext, purpose=purpose)
 
 
 def unseal_with_passphrase(passphrase: bytes, sealed: bytes, *, purpose: str) -> bytes:
@@ -153,20 +227,9 @@ def unseal_with_passphrase(passphrase: bytes, sealed: bytes, *, purpose: str) ->
     A blob asking for more than libsodium's SENSITIVE cost is refused (EncodingError) before any
     derivation.
     """
-    body = _strip_header(sealed, _PASSPHRASE_HEADER, "passphrase-sealed")
-    fixed = _PARAMS.size + _SALT_SIZE
-    if len(body) < fixed + _NONCE_SIZE + _MAC_SIZE:
-        raise EncodingError("a passphrase-sealed blob is too short")
-    opslimit, memlimit = _PARAMS.unpack_from(body)
-    try:
-        _check_limits(opslimit, memlimit, _OPSLIMIT_CEILING, _MEMLIMIT_CEILING)
-    except ValueError as exc:
-        raise EncodingError(f"a passphrase-sealed blob asks for too high a cost: {exc}") from None
+    _strip_header(sealed, _PASSPHRASE_HEADER, "passphrase-sealed")
     _purpose_bytes(purpose)
-    salt = body[_PARAMS.size : fixed]
-    key = _derive(passphrase, salt, opslimit, memlimit)
-    header = _PASSPHRASE_HEADER + body[:fixed]
-    return _unbox(key, header, purpose, body[fixed:])
+    return PassphraseKey.for_sealed(passphrase, sealed).unseal(sealed, purpose=purpose)
 
 
 def _purpose_bytes(purpose: str) -> bytes:

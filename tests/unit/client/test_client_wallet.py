@@ -125,3 +125,27 @@ def test_sealed_json_helpers(tmp_path: Path) -> None:
 def test_kdf_limits_are_kept_across_saves(wallet: Wallet, wallet_path: Path) -> None:
     opened = Wallet.open(wallet_path, PASSPHRASE)
     assert opened.to_json()["kdf"] == {"opslimit": 1, "memlimit": 8192}
+
+
+def test_an_opened_wallet_derives_its_key_once(
+    wallet: Wallet, wallet_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nacl.pwhash.argon2id as argon2id
+
+    derivations: list[bytes] = []
+    real = argon2id.kdf
+
+    def counting(*args: object, **kwargs: object) -> bytes:
+        derivations.append(b"")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(argon2id, "kdf", counting)
+    opened = Wallet.open(wallet_path, PASSPHRASE)
+    for seq in range(1, 4):  # an action saves its pending envelope, then its receipt, ...
+        opened.seq = seq
+        opened.save()
+    assert len(derivations) == 1
+    # ... and every save is an ordinary sealed file, opened with the passphrase alone.
+    assert Wallet.open(wallet_path, PASSPHRASE).seq == 3
+    with pytest.raises(WrongPassphrase):
+        Wallet.open(wallet_path, PASSPHRASE + b"!")

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from crypto.errors import CryptoError, EncodingError, UnsealError
 from crypto.keystore import (
+    PassphraseKey,
     SealingKey,
     seal,
     seal_with_passphrase,
@@ -368,3 +369,61 @@ def test_errors_are_crypto_errors() -> None:
     assert issubclass(UnsealError, CryptoError)
     assert issubclass(EncodingError, CryptoError)
     assert issubclass(EncodingError, ValueError)
+
+
+# --- PassphraseKey: derive once, seal many times -----------------------------------------------
+
+
+def test_a_passphrase_key_seals_again_without_deriving(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = PassphraseKey.derive(b"pw", **FAST)
+    derivations: list[bytes] = []
+    real = argon2id.kdf
+
+    def counting(*args: object, **kwargs: object) -> bytes:
+        derivations.append(b"")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(argon2id, "kdf", counting)
+    first = key.seal(b"seed v1", purpose="wallet")
+    second = key.seal(b"seed v2", purpose="wallet")
+    assert derivations == []
+    header = len(PASSPHRASE_HEADER) + 16 + 16
+    assert first[:header] == second[:header]  # same salt and cost
+    assert first[header : header + 24] != second[header : header + 24]  # fresh nonces
+    assert key.unseal(second, purpose="wallet") == b"seed v2"
+    # The blobs are ordinary passphrase-sealed blobs, and the format's own reader opens them.
+    assert unseal_with_passphrase(b"pw", first, purpose="wallet") == b"seed v1"
+    reopened = PassphraseKey.for_sealed(b"pw", second)
+    assert reopened.unseal(first, purpose="wallet") == b"seed v1"
+    assert len(derivations) == 2
+
+
+def test_a_passphrase_key_opens_only_its_own_blobs() -> None:
+    key = PassphraseKey.derive(b"pw", **FAST)
+    other_salt = seal_with_passphrase(b"pw", b"seed", purpose="wallet", **FAST)
+    with pytest.raises(UnsealError):
+        key.unseal(other_salt, purpose="wallet")
+    mine = key.seal(b"seed", purpose="wallet")
+    with pytest.raises(UnsealError):
+        key.unseal(mine, purpose="lobby-key")
+    with pytest.raises(UnsealError):
+        key.unseal(flip(mine, len(mine) - 1), purpose="wallet")
+    with pytest.raises(UnsealError):
+        PassphraseKey.for_sealed(b"wrong", mine).unseal(mine, purpose="wallet")
+    with pytest.raises(EncodingError):
+        key.unseal(seal(SealingKey.from_bytes(KEY_BYTES), b"seed", purpose="wallet"), purpose="w")
+
+
+def test_a_passphrase_key_refuses_a_costly_blob_before_deriving() -> None:
+    costly = PASSPHRASE_HEADER + struct.pack(">QQ", 5, 1 << 31) + bytes(16 + 24 + 16)
+    with pytest.raises(EncodingError, match="cost"):
+        PassphraseKey.for_sealed(b"pw", costly)
+    with pytest.raises(ValueError, match="opslimit"):
+        PassphraseKey.derive(b"pw", opslimit=argon2id.OPSLIMIT_SENSITIVE + 1)
+
+
+def test_a_passphrase_key_stays_secret() -> None:
+    key = PassphraseKey.derive(b"pw", **FAST)
+    assert repr(key) == "PassphraseKey(<secret>)"
+    with pytest.raises(TypeError):
+        pickle.dumps(key)
