@@ -10,95 +10,25 @@ from several connections, and its tables are truncated after the test.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
-from service.db import WRITE_OPTION, Base, make_engine, migrate
+from service.db import WRITE_OPTION, make_engine
+from tests.databases import fresh_postgres_database, migrate_url, sqlite_url, truncate
 
 if TYPE_CHECKING:
     from crypto.keystore import SealingKey
 
-POSTGRES_URL_ENV = "ISEGORIA_TEST_POSTGRES_URL"
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-_START_HINT = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
-
-
-def _server_url() -> str:
-    return os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
-
-
-@contextlib.contextmanager
-def _postgres_admin() -> Iterator[Connection]:
-    """An autocommit connection to the server's maintenance database, or a failed test."""
-    url = make_url(_server_url())
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        connection: Connection | None = None
-        with contextlib.suppress(OperationalError):
-            connection = engine.connect()
-        if connection is None:
-            pytest.fail(
-                f"PostgreSQL is unreachable at {url.render_as_string(hide_password=True)}. "
-                f"Start it with `{_START_HINT}`, or point {POSTGRES_URL_ENV} at a server.",
-                pytrace=False,
-            )
-        with connection:
-            yield connection
-    finally:
-        engine.dispose()
-
-
-@contextlib.contextmanager
-def _fresh_postgres_database(*, migrated: bool) -> Iterator[str]:
-    name = f"isegoria_test_{os.getpid()}_{secrets.token_hex(4)}"
-    with _postgres_admin() as admin:
-        admin.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(_server_url()).set(database=name).render_as_string(hide_password=False)
-    try:
-        if migrated:
-            _migrate(url)
-        yield url
-    finally:
-        with _postgres_admin() as admin:
-            admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _migrate(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        migrate(engine)
-    finally:
-        engine.dispose()
-
-
-def _sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
-def truncate(engine: Engine) -> None:
-    """Empty every table of the models (the migration history stays)."""
-    # DELETE, not TRUNCATE: on tables this small PostgreSQL deletes far faster.
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-
-
 @pytest.fixture(scope="session")
 def postgres_database_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for the whole test session."""
-    with _fresh_postgres_database(migrated=True) as url:
+    with fresh_postgres_database(migrated=True) as url:
         yield url
 
 
@@ -118,7 +48,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each test copies (faster than migrating each time)."""
     path = tmp_path_factory.mktemp("sqlite-template") / "isegoria.db"
-    _migrate(_sqlite_url(path))
+    migrate_url(sqlite_url(path))
     return path
 
 
@@ -132,17 +62,17 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     path = tmp_path / "isegoria.db"
     # Closing the last connection checkpointed the WAL: the one file is the whole database.
     shutil.copyfile(template, path)
-    return _sqlite_url(path)
+    return sqlite_url(path)
 
 
 @pytest.fixture
 def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """The URL of a database with no tables at all, dropped after the test."""
     if backend == "postgres":
-        with _fresh_postgres_database(migrated=False) as url:
+        with fresh_postgres_database(migrated=False) as url:
             yield url
     else:
-        yield _sqlite_url(tmp_path / "empty.db")
+        yield sqlite_url(tmp_path / "empty.db")
 
 
 @pytest.fixture

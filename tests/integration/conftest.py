@@ -13,7 +13,7 @@ from service.app import create_app, start
 from service.db import make_engine
 from service.settings import Settings
 from tests.asgi import SyncASGITransport
-from tests.conftest import truncate
+from tests.databases import truncate
 from tests.integration.raw import ADMIN, ADMIN_TOKEN
 
 
