@@ -10,7 +10,8 @@ Enrollment codes are derived, never drawn and never stored, from the registrar's
 
 An enrollment code yields at most one blind signature per assembly: the identical blinded message
 again gets the stored signature back, any other is refused (CodeUsed). Parallel first requests
-race on the credentials primary key; the loser reads the winner's row. The counters
+race on the credentials primary key (``INSERT … ON CONFLICT DO NOTHING``); the loser reads the
+winner's row. The counters
 ``roll_size`` and ``credentials_issued`` are published on the board and never decrease: a purge
 deletes the roll and the credentials but keeps them, and closes enrollment for good (re-adding a
 ref would revive a code whose credential was already issued). Every write needs a write session
@@ -27,12 +28,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, Update, and_, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from crypto.encoding import b64u_encode
-from service.db import insert_ignoring_conflicts, require_write
+from service.db import insert_ignoring_conflicts, require_write, table_of
 from service.errors import (
     CodeUsed,
     EnrollmentClosed,
@@ -61,6 +62,44 @@ CODE_LENGTH = 24
 MAX_REF_LENGTH = 200
 MAX_REFS = 10_000
 _CODE_BYTES = 18
+
+# Statements of the credential path are built once (building one costs more than running it).
+# The code's roll entry and, if one was issued, its credential: one round trip.
+_LOOKUP = (
+    select(RollEntry.ref_hash, Credential.blinded_hash, Credential.blind_sig)
+    .outerjoin(
+        Credential,
+        and_(
+            Credential.assembly_id == RollEntry.assembly_id,
+            Credential.code_hash == RollEntry.code_hash,
+        ),
+    )
+    .where(
+        RollEntry.assembly_id == bindparam("assembly_id"),
+        RollEntry.code_hash == bindparam("code_hash"),
+    )
+)
+_INSERT_CREDENTIAL: dict[str, Insert] = {
+    dialect.dialect.name: dialect.insert(table_of(Credential))
+    .on_conflict_do_nothing()
+    .returning(Credential.code_hash)
+    for dialect in (postgresql, sqlite)
+}
+_COUNTERS = table_of(AssemblyCounter)
+# Core updates of the table, not the ORM's: no session objects to synchronise.
+_BUMP: dict[str, Update] = {
+    name: update(_COUNTERS)
+    .where(
+        _COUNTERS.c.assembly_id == bindparam("assembly"), _COUNTERS.c.purged.is_(False)
+    )
+    .values({name: _COUNTERS.c[name] + bindparam("amount")})
+    .returning(_COUNTERS.c.assembly_id)
+    for name in ("roll_size", "credentials_issued")
+}
+_ISSUED = select(Credential.blinded_hash, Credential.blind_sig).where(
+    Credential.assembly_id == bindparam("assembly_id"),
+    Credential.code_hash == bindparam("code_hash"),
+)
 
 
 def _mac(secret: bytes, domain: bytes, assembly_id: str, ref: str) -> bytes:
@@ -207,15 +246,18 @@ class Registrar:
             self._limiter.check(client)
         # Every code has CODE_LENGTH characters: anything else is unknown without a lookup.
         code_hash = _code_hash(code) if len(code) == CODE_LENGTH else b""
-        known = code_hash and session.scalar(
-            select(RollEntry.ref_hash).where(
-                RollEntry.assembly_id == assembly_id, RollEntry.code_hash == code_hash
-            )
+        found = (
+            session.execute(_LOOKUP, {"assembly_id": assembly_id, "code_hash": code_hash}).first()
+            if code_hash
+            else None
         )
-        if not known:
+        if found is None:
             if client is not None:
                 self._limiter.record_failure(client)
             raise Unauthorized("unknown enrollment code")
+        # An outer join: no credential yet is a row of NULLs on its side.
+        issued_hash: bytes | None = found[1]
+        issued = None if issued_hash is None else (issued_hash, found[2])
         key = self._keyring.issuer(session, assembly_id)
         public = key.public_key()
         if len(blinded_msg) != public.modulus_len or int.from_bytes(blinded_msg, "big") >= public.n:
@@ -223,26 +265,21 @@ class Registrar:
                 f"blinded_msg must be {public.modulus_len} bytes encoding an integer below n"
             )
         blinded_hash = hashlib.sha256(blinded_msg).digest()
-        previous = self._credential(session, assembly_id, code_hash)
-        if previous is not None:
-            return self._retry(previous, blinded_hash)
+        if issued is not None:
+            return self._retry(issued, blinded_hash)
         blind_sig = key.blind_sign(blinded_msg)
-        try:
-            with session.begin_nested():
-                session.add(
-                    Credential(
-                        assembly_id=assembly_id,
-                        code_hash=code_hash,
-                        blinded_hash=blinded_hash,
-                        blind_sig=blind_sig,
-                    )
-                )
-        except IntegrityError:
+        row = {
+            "assembly_id": assembly_id,
+            "code_hash": code_hash,
+            "blinded_hash": blinded_hash,
+            "blind_sig": blind_sig,
+        }
+        if session.execute(self._insert_credential(session), row).first() is None:
             # A parallel request with the same code committed first: answer as a retry.
-            previous = self._credential(session, assembly_id, code_hash)
-            if previous is None:
-                raise
-            return self._retry(previous, blinded_hash)
+            winner = session.execute(_ISSUED, row).first()
+            if winner is None:  # ... and a purge deleted it since
+                raise EnrollmentClosed(f"enrollment for {assembly_id!r} is closed")
+            return self._retry((winner[0], winner[1]), blinded_hash)
         self._bump(session, assembly_id, AssemblyCounter.credentials_issued, 1)
         return blind_sig
 
@@ -288,25 +325,19 @@ class Registrar:
     ) -> None:
         # "AND NOT purged" re-checks under the row lock: a purge that committed meanwhile wins.
         bumped = session.execute(
-            update(AssemblyCounter)
-            .where(AssemblyCounter.assembly_id == assembly_id, AssemblyCounter.purged.is_(False))
-            .values({column: column + amount})
-            .returning(AssemblyCounter.assembly_id)
+            _BUMP[column.key], {"assembly": assembly_id, "amount": amount}
         ).first()
         if bumped is None:
             raise EnrollmentClosed(f"enrollment for {assembly_id!r} is closed")
 
-    def _credential(
-        self, session: Session, assembly_id: str, code_hash: bytes
-    ) -> Credential | None:
-        return session.scalar(
-            select(Credential).where(
-                Credential.assembly_id == assembly_id, Credential.code_hash == code_hash
-            )
-        )
+    @staticmethod
+    def _insert_credential(session: Session) -> Insert:
+        return _INSERT_CREDENTIAL[session.get_bind().dialect.name]
 
     @staticmethod
-    def _retry(previous: Credential, blinded_hash: bytes) -> bytes:
-        if not hmac.compare_digest(previous.blinded_hash, blinded_hash):
+    def _retry(issued: tuple[bytes, bytes], blinded_hash: bytes) -> bytes:
+        """The stored signature for the identical blinded message; CodeUsed for another."""
+        previous_hash, blind_sig = issued
+        if not hmac.compare_digest(previous_hash, blinded_hash):
             raise CodeUsed("this enrollment code was used with another blinded message")
-        return previous.blind_sig
+        return blind_sig

@@ -11,11 +11,12 @@ import hmac
 import secrets
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 
 from audit import Malformed
 from audit.records import binary
 from crypto.encoding import JSONValue, b64u_encode
-from service.deps import BodyDep, ServicesDep, WriteSession, bearer
+from service.deps import BodyDep, Services, ServicesDep, bearer
 from service.errors import InvalidBlindedMessage, Unauthorized
 from service.http import parse_body
 
@@ -35,12 +36,8 @@ def client_key(request: Request) -> str:
     response_model=None,
     summary="Blind-sign a credential (Authorization: Bearer <enrollment code>)",
 )
-def issue_credential(
-    assembly_id: str,
-    request: Request,
-    services: ServicesDep,
-    session: WriteSession,
-    body: BodyDep,
+async def issue_credential(
+    assembly_id: str, request: Request, services: ServicesDep, body: BodyDep
 ) -> dict[str, JSONValue]:
     code = bearer(request)
     if code is None:
@@ -52,14 +49,28 @@ def issue_credential(
     except Malformed as exc:
         # 401 outranks 400: the registrar checks the code first, then refuses the empty message.
         malformed, blinded = exc, b""
-    try:
-        blind_sig = services.registrar.issue(
-            session, assembly_id, code, blinded, client=client_key(request)
-        )
-    except InvalidBlindedMessage:
-        session.commit()  # keep the failure count of the rate limiter consistent with the DB
-        if malformed is not None:
-            raise malformed from None
-        raise
-    session.commit()
+    # The database and the RSA operation run in one trip to the thread pool.
+    blind_sig = await run_in_threadpool(
+        _issue, services, assembly_id, code, blinded, client_key(request), malformed
+    )
     return {"blind_sig": b64u_encode(blind_sig)}
+
+
+def _issue(
+    services: Services,
+    assembly_id: str,
+    code: str,
+    blinded: bytes,
+    client: str,
+    malformed: Malformed | None,
+) -> bytes:
+    with services.write_sessions() as session:
+        try:
+            blind_sig = services.registrar.issue(session, assembly_id, code, blinded, client=client)
+        except InvalidBlindedMessage:
+            session.commit()  # keep the failure count of the rate limiter consistent with the DB
+            if malformed is not None:
+                raise malformed from None
+            raise
+        session.commit()
+    return blind_sig

@@ -293,6 +293,40 @@ def test_parallel_identical_requests_issue_once(
         assert session.scalar(select(func.count()).select_from(Credential)) == 1
 
 
+def test_parallel_different_messages_for_one_code_issue_once(
+    engine: Engine, sealing_key: SealingKey, issuer: blind_rsa.PrivateKey
+) -> None:
+    """Whoever commits first wins; every other message for the code is refused, none signed."""
+    writes = make_sessionmaker(engine, write=True)
+    registrar = Registrar(KeyRing(sealing_key))
+    with writes.begin() as session:
+        KeyRing(sealing_key).store_issuer(session, ASSEMBLY, issuer)
+        code = registrar.add_to_roll(session, ASSEMBLY, ["alice"])["alice"]
+    attempts = [blinded(issuer) for _ in range(24)]
+
+    def request(i: int) -> bytes | None:
+        try:
+            with writes.begin() as session:
+                return registrar.issue(session, ASSEMBLY, code, attempts[i][0])
+        except CodeUsed:
+            return None
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(request, range(len(attempts))))
+    winners = [i for i, sig in enumerate(results) if sig is not None]
+    assert len(winners) == 1
+    (winner,) = winners
+    signature = results[winner]
+    assert signature is not None
+    attempts[winner][1](signature)
+    with writes.begin() as session:
+        assert registrar.counters(session, ASSEMBLY) == (1, 1)
+        # The winner's retry still gets its signature; the others are still refused.
+        assert registrar.issue(session, ASSEMBLY, code, attempts[winner][0]) == signature
+        with pytest.raises(CodeUsed):
+            registrar.issue(session, ASSEMBLY, code, attempts[(winner + 1) % 24][0])
+
+
 def test_parallel_rolls_count_each_ref_once(engine: Engine, sealing_key: SealingKey) -> None:
     writes = make_sessionmaker(engine, write=True)
     registrar = Registrar(KeyRing(sealing_key))
