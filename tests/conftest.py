@@ -107,6 +107,23 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
+def argon2_derivations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts Argon2id key derivations (libsodium's, through PyNaCl) from now on: one entry
+    per derivation, its opslimit."""
+    import nacl.pwhash.argon2id as argon2id
+
+    calls: list[int] = []
+    real = argon2id.kdf
+
+    def counting(size: int, password: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+        calls.append(opslimit)
+        return real(size, password, salt, opslimit=opslimit, memlimit=memlimit)
+
+    monkeypatch.setattr(argon2id, "kdf", counting)
+    return calls
+
+
+@pytest.fixture
 def sealing_key() -> SealingKey:
     """A fresh sealing key."""
     from crypto.keystore import SealingKey

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from crypto import blind_rsa
 from crypto.ed25519 import SigningKey
@@ -270,14 +270,22 @@ def test_writes_need_a_write_session_on_sqlite(
 # --- concurrency ---------------------------------------------------------------------------
 
 
-def test_parallel_identical_requests_issue_once(
+def one_code(
     engine: Engine, sealing_key: SealingKey, issuer: blind_rsa.PrivateKey
-) -> None:
+) -> tuple[sessionmaker[Session], Registrar, str]:
+    """An issuer key and a roll of one, committed; the write sessions, registrar and code."""
     writes = make_sessionmaker(engine, write=True)
     registrar = Registrar(KeyRing(sealing_key))
     with writes.begin() as session:
         KeyRing(sealing_key).store_issuer(session, ASSEMBLY, issuer)
         code = registrar.add_to_roll(session, ASSEMBLY, ["alice"])["alice"]
+    return writes, registrar, code
+
+
+def test_parallel_identical_requests_issue_once(
+    engine: Engine, sealing_key: SealingKey, issuer: blind_rsa.PrivateKey
+) -> None:
+    writes, registrar, code = one_code(engine, sealing_key, issuer)
     message, finalizes = blinded(issuer)
 
     def request(_: int) -> bytes:
@@ -297,11 +305,7 @@ def test_parallel_different_messages_for_one_code_issue_once(
     engine: Engine, sealing_key: SealingKey, issuer: blind_rsa.PrivateKey
 ) -> None:
     """Whoever commits first wins; every other message for the code is refused, none signed."""
-    writes = make_sessionmaker(engine, write=True)
-    registrar = Registrar(KeyRing(sealing_key))
-    with writes.begin() as session:
-        KeyRing(sealing_key).store_issuer(session, ASSEMBLY, issuer)
-        code = registrar.add_to_roll(session, ASSEMBLY, ["alice"])["alice"]
+    writes, registrar, code = one_code(engine, sealing_key, issuer)
     attempts = [blinded(issuer) for _ in range(24)]
 
     def request(i: int) -> bytes | None:

@@ -128,18 +128,10 @@ def test_kdf_limits_are_kept_across_saves(wallet: Wallet, wallet_path: Path) -> 
 
 
 def test_an_opened_wallet_derives_its_key_once(
-    wallet: Wallet, wallet_path: Path, monkeypatch: pytest.MonkeyPatch
+    wallet: Wallet, wallet_path: Path, argon2_derivations: list[int]
 ) -> None:
-    import nacl.pwhash.argon2id as argon2id
-
-    derivations: list[bytes] = []
-    real = argon2id.kdf
-
-    def counting(*args: object, **kwargs: object) -> bytes:
-        derivations.append(b"")
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(argon2id, "kdf", counting)
+    derivations = argon2_derivations
+    derivations.clear()
     opened = Wallet.open(wallet_path, PASSPHRASE)
     for seq in range(1, 4):  # an action saves its pending envelope, then its receipt, ...
         opened.seq = seq

@@ -374,16 +374,10 @@ def test_errors_are_crypto_errors() -> None:
 # --- PassphraseKey: derive once, seal many times -----------------------------------------------
 
 
-def test_a_passphrase_key_seals_again_without_deriving(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_passphrase_key_seals_again_without_deriving(argon2_derivations: list[int]) -> None:
     key = PassphraseKey.derive(b"pw", **FAST)
-    derivations: list[bytes] = []
-    real = argon2id.kdf
-
-    def counting(*args: object, **kwargs: object) -> bytes:
-        derivations.append(b"")
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(argon2id, "kdf", counting)
+    derivations = argon2_derivations
+    derivations.clear()
     first = key.seal(b"seed v1", purpose="wallet")
     second = key.seal(b"seed v2", purpose="wallet")
     assert derivations == []
