@@ -27,9 +27,8 @@ def tally_result(
     positions: Mapping[str, JSONValue],
 ) -> dict[str, JSONValue]:
     """The tally ``result`` object: ``{"citizens", "lobbies", "stats"}``."""
-    resolution = resolve(electorate, delegate_of, set(ballots))
-    weighted = [(ballots[p], resolution.weights[p]) for p in sorted(resolution.weights)]
-    part = ballot.count(spec, weighted)
+    resolution = resolve(electorate, delegate_of, ballots.keys())
+    part = _count_citizens(spec, ballots, resolution.weights)
     carriers = resolution.carriers()
     citizens: dict[str, JSONValue] = {
         "method": spec.method,
@@ -54,3 +53,23 @@ def tally_result(
 
     lobbies = cast(dict[str, JSONValue], lobby_result(positions, count_positions))
     return {"citizens": citizens, "lobbies": lobbies, "stats": stats}
+
+
+def _count_citizens(
+    spec: QuestionSpec, ballots: Mapping[str, JSONValue], weights: Mapping[str, int]
+) -> dict[str, object]:
+    """``ballot.count`` of each counted ballot with its weight, as if in pseudonym order.
+
+    Every method's result is independent of the ballots' order, so they go unsorted. Only an
+    invalid ballot makes the order show, in which error is raised: the count is then redone in
+    pseudonym order, so that the same input always raises the same error.
+    """
+    # ``weights`` follows the order of ``ballots``: when every ballot counts, the two line up.
+    if len(weights) == len(ballots):
+        choices: Iterable[JSONValue] = ballots.values()
+    else:
+        choices = map(ballots.__getitem__, weights)
+    try:
+        return ballot.count(spec, zip(choices, weights.values(), strict=True))
+    except Exception:  # whatever it was, raise it again from the sorted order
+        return ballot.count(spec, [(ballots[p], weights[p]) for p in sorted(weights)])

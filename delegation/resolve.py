@@ -15,15 +15,19 @@ A *stopper* is a non-voter whose delegation must not be followed: for an initiat
 It counts for nobody (abstained) and chains reaching it end there (dead end). A pseudonym
 that is both voter and stopper counts as a voter: a ballot always comes first.
 
-``resolve`` runs in O(pseudonyms + delegations): each pseudonym is walked once, iteratively
+``resolve`` runs in O(pseudonyms + delegations): each delegator is walked once, iteratively
 (no recursion: million-long chains are fine), and its outcome is written back along the path.
+Only voters, stoppers and delegators get a state; a frozenset electorate is used as is (other
+iterables are copied into one), so the members who merely abstain cost nothing past it.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Final, Literal
 
 from delegation.errors import NotInElectorate
@@ -38,7 +42,7 @@ TraceEnd = Literal["ballot", "dead_end", "cycle", "abstained"]
 # the voter itself), so one more hop is ``+ 1``. The other states are negative.
 _SHIFT: Final = 32
 _HOPS: Final = (1 << _SHIFT) - 1
-_UNSEEN: Final = -1  # not resolved yet; stays so (abstained) without delegation
+_UNSEEN: Final = -1  # no state kept: a member with neither ballot nor delegation
 _END: Final = -2  # a stopper: abstained itself, a dead end for its delegators
 _ON_PATH: Final = -3  # on the chain being walked: meeting it again is a cycle
 _DEAD: Final = -4
@@ -55,9 +59,11 @@ class Resolution:
     dead_end: int
     cycle: int
     abstained: int
-    weights: dict[str, int]  # each counted voter -> 1 + the weight delegated to it
+    # each counted voter -> 1 + the weight delegated to it, voters in ``voters`` iteration order
+    weights: dict[str, int]
     hops: dict[int, int]  # hops -> number of weight_delegated pseudonyms (direct delegation: 1)
-    _states: Mapping[str, int] = field(repr=False)  # one entry per member of the electorate
+    _members: frozenset[str] = field(repr=False)
+    _states: Mapping[str, int] = field(repr=False)  # a member without one is abstained
     _ballots: Sequence[str] = field(repr=False)  # the voters, numbered as in the states
 
     def outcome(self, pseudonym: str) -> Outcome:
@@ -76,8 +82,10 @@ class Resolution:
 
     def carriers(self) -> list[tuple[str, int]]:
         """Ballots of weight > 1: by weight descending, then pseudonym ascending (str order)."""
-        heavy = [(p, w) for p, w in self.weights.items() if w > 1]
-        heavy.sort(key=lambda item: (-item[1], item[0]))
+        heavy = sorted([(p, w) for p, w in self.weights.items() if w > 1])
+        # Pseudonyms are distinct, so the first sort is by pseudonym alone; this one is stable,
+        # reverse included, so equal weights keep that order.
+        heavy.sort(key=itemgetter(1), reverse=True)
         return heavy
 
     def largest_weight(self) -> int:
@@ -87,7 +95,9 @@ class Resolution:
     def _state(self, pseudonym: str) -> int:
         state = self._states.get(pseudonym)
         if state is None:
-            raise NotInElectorate(pseudonym)
+            if pseudonym not in self._members:
+                raise NotInElectorate(pseudonym)
+            return _UNSEEN
         return state
 
 
@@ -111,44 +121,67 @@ def resolve(
     ``delegate_of[p]`` is p's effective delegate for the question (absent: none); ``voters``
     cast a ballot. Entries of ``delegate_of``, ``voters`` and ``stoppers`` outside the
     electorate are ignored, except as delegates (dead ends). The result does not depend on the
-    iteration order of any argument.
+    iteration order of any argument (only the order of ``weights``, which follows ``voters``).
     """
-    states = dict.fromkeys(electorate, _UNSEEN)
-    ballots: list[str] = []
-    for v in voters:
-        if v in states:
-            states[v] = len(ballots) << _SHIFT
-            ballots.append(v)
+    members = electorate if isinstance(electorate, frozenset) else frozenset(electorate)
+    # States are kept only for voters, stoppers and delegators: a member without one is
+    # abstained, so the million-entry table of every member is never built.
+    ballots = [v for v in voters if v in members]
+    states = dict(zip(ballots, range(0, len(ballots) << _SHIFT, 1 << _SHIFT), strict=True))
     for s in stoppers:
-        if states.get(s) == _UNSEEN:
+        if s in members and s not in states:
             states[s] = _END
 
     weights = [1] * len(ballots)
     state_of = states.get
     next_of = delegate_of.get
-    delegated = dead = cycle = 0
-    # hops histogram as differences: a path reaching a ballot covers consecutive hop counts.
+    walked = dead = cycle = 0
+    # Chains of one hop onto a resolved pseudonym, by the hops of that pseudonym.
+    onto: defaultdict[int, int] = defaultdict(int)
+    # hops histogram of longer walks as differences: a path reaching a ballot covers
+    # consecutive hop counts.
     steps: dict[int, int] = {}
-    # Only values change while iterating, never keys: the iteration stays valid.
-    for start, initial in states.items():
-        if initial != _UNSEEN:
+    # Each delegator is looked at once here, and each walk only crosses unresolved ones.
+    for start, target in delegate_of.items():
+        if start in states or start not in members:
+            continue  # voter, stopper or resolved already; or outside the electorate
+        state = state_of(target)
+        if state is not None:  # the common case: one hop onto a resolved pseudonym
+            if state >= 0:
+                states[start] = state + 1
+                weights[state >> _SHIFT] += 1
+                onto[state & _HOPS] += 1
+            elif state == _CYCLE:
+                states[start] = _CYCLE
+                cycle += 1
+            else:  # _END or _DEAD
+                states[start] = _DEAD
+                dead += 1
             continue
-        target = next_of(start)
-        if target is None:
-            continue  # abstained
+        onward = next_of(target)
+        if onward is None:  # the delegate has neither ballot nor delegation (or is outside)
+            states[start] = _DEAD
+            dead += 1
+            continue
         # Walk the unresolved part of the chain, then write the outcome back along it.
         path = [start]
         states[start] = _ON_PATH
-        state = state_of(target, _END)  # a delegate outside the electorate is a chain end
-        while state == _UNSEEN:
-            onward = next_of(target)
-            if onward is None:
-                state = _END
+        if target == start:  # self-delegation
+            state = _CYCLE
+        while state is None:
+            if target not in members:
+                state = _END  # a delegate outside the electorate has no standing
                 break
             path.append(target)
             states[target] = _ON_PATH
             target = onward
-            state = state_of(target, _END)
+            state = state_of(target)
+            if state is None:
+                further = next_of(target)
+                if further is None:
+                    state = _END
+                else:
+                    onward = further
         length = len(path)
         if state >= 0:
             hops = state & _HOPS
@@ -158,7 +191,7 @@ def resolve(
                 state += 1
                 states[node] = state
             weights[state >> _SHIFT] += length
-            delegated += length
+            walked += length
         else:
             if state in (_END, _DEAD):
                 end, dead = _DEAD, dead + length
@@ -167,16 +200,21 @@ def resolve(
             for node in path:
                 states[node] = end
 
+    for hops, n in onto.items():
+        steps[hops + 1] = steps.get(hops + 1, 0) + n
+        steps[hops + 2] = steps.get(hops + 2, 0) - n
     direct = len(ballots)
+    delegated = walked + sum(onto.values())
     return Resolution(
-        electorate=len(states),
+        electorate=len(members),
         ballots_direct=direct,
         weight_delegated=delegated,
         dead_end=dead,
         cycle=cycle,
-        abstained=len(states) - direct - delegated - dead - cycle,
+        abstained=len(members) - direct - delegated - dead - cycle,
         weights=dict(zip(ballots, weights, strict=True)),
         hops=_histogram(steps),
+        _members=members,
         _states=states,
         _ballots=ballots,
     )
