@@ -22,7 +22,7 @@ from delegation import Scope
 if TYPE_CHECKING:
     from audit.state import BoardState
 
-__all__ = ["apply"]
+__all__ = ["RULES", "apply"]
 
 _Check = Callable[[], None]
 
@@ -32,10 +32,8 @@ def apply(state: BoardState, envelope: Envelope, check_signature: _Check, *, tru
     kind = envelope.record.type
     if kind == "pseudonym":
         _pseudonym(state, envelope, check_signature, trusted)
-    elif kind == "lobby_position":
-        _lobby_position(state, envelope, check_signature)
     else:
-        _RULES[kind](state, envelope, check_signature)
+        RULES[kind](state, envelope, check_signature)
 
 
 def _signer(state: BoardState, envelope: Envelope, check_signature: _Check) -> str:
@@ -57,12 +55,15 @@ def _in_assembly(signer_assembly: str, target_assembly: str) -> None:
         raise Forbidden("a pseudonym acts only in the assembly it registered in")
 
 
-def _seq(state: BoardState, envelope: Envelope) -> None:
-    state.check_seq(envelope.signer, envelope.record.i("seq"))
+def _seq(state: BoardState, envelope: Envelope) -> int:
+    """The record's seq, checked against the signer's last (409); ``_record_seq`` keeps it."""
+    seq = envelope.record.i("seq")
+    state.check_seq(envelope.signer, seq)
+    return seq
 
 
-def _record_seq(state: BoardState, envelope: Envelope) -> None:
-    state.seqs[envelope.signer] = envelope.record.i("seq")
+def _record_seq(state: BoardState, envelope: Envelope, seq: int) -> None:
+    state.seqs[envelope.signer] = seq
 
 
 def _open(question: QuestionState) -> None:
@@ -101,28 +102,29 @@ def _pseudonym(
 
 def _ballot(state: BoardState, envelope: Envelope, check_signature: _Check) -> None:
     r = envelope.record
-    question = state.questions.get(r.s("question_id"))
+    question_id = r.s("question_id")
+    question = state.questions.get(question_id)
+    choice = r.data["choice"]
     if question is not None:
         try:
-            validate_choice(question.spec, r.data["choice"])
+            validate_choice(question.spec, choice)
         except InvalidChoice as exc:
             raise Malformed(str(exc)) from exc
     home = _signer(state, envelope, check_signature)
-    if question is not None:
-        _in_assembly(home, question.assembly_id)
-    question = state.question(r.s("question_id"))
+    if question is None:
+        question = state.question(question_id)  # 404
+    _in_assembly(home, question.assembly_id)
     _open(question)
-    _seq(state, envelope)
-    question.ballots[envelope.signer] = r.data["choice"]
-    _record_seq(state, envelope)
+    seq = _seq(state, envelope)
+    question.ballots[envelope.signer] = choice
+    _record_seq(state, envelope, seq)
 
 
 def _scope(
-    state: BoardState, r: Record
+    state: BoardState, r: Record, assembly_id: str
 ) -> tuple[Scope, QuestionState | None, AssemblyState | None]:
     """400 checks of a delegation scope; the 404 and 409 ones come later, from ``_scope_exists``."""
     kind, ident = parse_scope(r.data["scope"])
-    assembly_id = r.s("assembly_id")
     if kind == "assembly" and ident != assembly_id:
         raise Malformed("an assembly scope names the record's assembly")
     question = state.questions.get(ident) if kind == "question" else None
@@ -140,7 +142,8 @@ def _scope_exists(state: BoardState, scope: Scope, assembly: AssemblyState) -> N
 
 def _delegation(state: BoardState, envelope: Envelope, check_signature: _Check) -> None:
     r = envelope.record
-    scope, _question, assembly = _scope(state, r)
+    assembly_id = r.s("assembly_id")
+    scope, _question, assembly = _scope(state, r, assembly_id)
     delegate = r.data["delegate"]
     if delegate is not None:
         if delegate == envelope.signer or delegate == r.s("pseudonym"):
@@ -148,25 +151,26 @@ def _delegation(state: BoardState, envelope: Envelope, check_signature: _Check) 
         if assembly is None or delegate not in assembly.pseudonyms:
             raise Malformed("the delegate is not a pseudonym registered in this assembly")
     home = _signer(state, envelope, check_signature)
-    _in_assembly(home, r.s("assembly_id"))
-    assembly = state.assembly(r.s("assembly_id"))
+    _in_assembly(home, assembly_id)
+    assembly = state.assembly(assembly_id)
     _scope_exists(state, scope, assembly)
-    _seq(state, envelope)
+    seq = _seq(state, envelope)
     assert delegate is None or isinstance(delegate, str)
     assembly.delegations.delegate(envelope.signer, scope, delegate, assembly=assembly.assembly_id)
-    _record_seq(state, envelope)
+    _record_seq(state, envelope, seq)
 
 
 def _revocation(state: BoardState, envelope: Envelope, check_signature: _Check) -> None:
     r = envelope.record
-    scope, _question, _assembly = _scope(state, r)
+    assembly_id = r.s("assembly_id")
+    scope, _question, _assembly = _scope(state, r, assembly_id)
     home = _signer(state, envelope, check_signature)
-    _in_assembly(home, r.s("assembly_id"))
-    assembly = state.assembly(r.s("assembly_id"))
+    _in_assembly(home, assembly_id)
+    assembly = state.assembly(assembly_id)
     _scope_exists(state, scope, assembly)
-    _seq(state, envelope)
+    seq = _seq(state, envelope)
     assembly.delegations.revoke(envelope.signer, scope, assembly=assembly.assembly_id)
-    _record_seq(state, envelope)
+    _record_seq(state, envelope, seq)
 
 
 def _delegate_profile(state: BoardState, envelope: Envelope, check_signature: _Check) -> None:
@@ -174,9 +178,9 @@ def _delegate_profile(state: BoardState, envelope: Envelope, check_signature: _C
     home = _signer(state, envelope, check_signature)
     _in_assembly(home, r.s("assembly_id"))
     assembly = state.assembly(r.s("assembly_id"))
-    _seq(state, envelope)
+    seq = _seq(state, envelope)
     assembly.profiles[envelope.signer] = (r.s("display_name"), r.s("statement"))
-    _record_seq(state, envelope)
+    _record_seq(state, envelope, seq)
 
 
 def _opinion(state: BoardState, envelope: Envelope, check_signature: _Check) -> None:
@@ -187,10 +191,10 @@ def _opinion(state: BoardState, envelope: Envelope, check_signature: _Check) -> 
         _in_assembly(home, question.assembly_id)
     question = state.question(r.s("question_id"))
     _open(question)
-    _seq(state, envelope)
+    seq = _seq(state, envelope)
     question.opinions.append((state.size, envelope.signer, r.s("stance"), r.s("text")))
     question.stances[envelope.signer] = r.s("stance")
-    _record_seq(state, envelope)
+    _record_seq(state, envelope, seq)
 
 
 def _initiative(state: BoardState, envelope: Envelope, check_signature: _Check) -> None:
@@ -203,7 +207,7 @@ def _initiative(state: BoardState, envelope: Envelope, check_signature: _Check) 
     initiative_id = r.s("initiative_id")
     if initiative_id in state.initiatives:
         raise Conflict(f"initiative {initiative_id!r} already exists")
-    _seq(state, envelope)
+    seq = _seq(state, envelope)
     if state.initiative_policy is not None:
         state.initiative_policy(state, envelope)
     state.initiatives[initiative_id] = InitiativeState(
@@ -216,7 +220,7 @@ def _initiative(state: BoardState, envelope: Envelope, check_signature: _Check) 
         state.size,
     )
     assembly.initiatives.append(initiative_id)
-    _record_seq(state, envelope)
+    _record_seq(state, envelope, seq)
 
 
 def _support(state: BoardState, envelope: Envelope, check_signature: _Check) -> None:
@@ -227,9 +231,9 @@ def _support(state: BoardState, envelope: Envelope, check_signature: _Check) -> 
         _in_assembly(home, initiative.assembly_id)
     if initiative is None:
         raise NotFound(f"unknown initiative {r.s('initiative_id')!r}")
-    _seq(state, envelope)
+    seq = _seq(state, envelope)
     initiative.supports[envelope.signer] = not r.data["withdrawn"]
-    _record_seq(state, envelope)
+    _record_seq(state, envelope, seq)
     threshold = state.assemblies[initiative.assembly_id].threshold
     if initiative.admitted_index is None and initiative.direct_supports() >= threshold:
         state.require_admission(initiative)
@@ -254,15 +258,16 @@ def _lobby_position(state: BoardState, envelope: Envelope, check_signature: _Che
         raise Forbidden("a suspended lobby cannot take positions")
     question = state.question(r.s("question_id"))
     _open(question)
-    _seq(state, envelope)
+    seq = _seq(state, envelope)
     question.positions[lobby_id] = r.data["choice"]
     lobby.positions.append(
-        (state.size, question.question_id, r.i("seq"), r.data["choice"], r.s("statement"))
+        (state.size, question.question_id, seq, r.data["choice"], r.s("statement"))
     )
-    _record_seq(state, envelope)
+    _record_seq(state, envelope, seq)
 
 
-_RULES: dict[str, Callable[[BoardState, Envelope, _Check], None]] = {
+#: The rule of each record type but ``pseudonym`` (which ``apply`` gives ``trusted``).
+RULES: dict[str, Callable[[BoardState, Envelope, _Check], None]] = {
     "ballot": _ballot,
     "delegation": _delegation,
     "revocation": _revocation,
@@ -270,4 +275,5 @@ _RULES: dict[str, Callable[[BoardState, Envelope, _Check], None]] = {
     "opinion": _opinion,
     "initiative": _initiative,
     "support": _support,
+    "lobby_position": _lobby_position,
 }

@@ -224,7 +224,9 @@ def scope(value: object) -> tuple[ScopeKind, str]:
     ((kind, ident),) = value.items()
     for known in _SCOPE_KINDS:
         if kind == known:
-            return known, identifier(ident, f"{kind} scope")
+            if not isinstance(ident, str) or _ID.fullmatch(ident) is None:
+                identifier(ident, f"{kind} scope")  # raises, naming the fault
+            return known, ident
     raise Malformed('scope must be {"assembly"|"topic"|"question": id}')
 
 
@@ -339,6 +341,42 @@ def parse_record(obj: object) -> Record:
             text(data[name], name, TITLE_MAX)
     _check_own_fields(kind, data)
     return Record(data)
+
+
+# -- plain records: one regex stands for the JSON, JCS and shape checks ----------------------
+
+_ID_TEXT = '"[a-z0-9-]{1,64}"'
+_KEY_TEXT = f'"{_B64U_32.pattern}"'
+
+#: For each field named here, a regex of JCS texts of values that pass every check
+#: ``parse_record`` makes of that field, in every record type that has it: ASCII without '"',
+#: '\\' or control characters (so JCS writes them as they are), integers of at most 15 digits
+#: (so below 2^53), objects of one member. Keep it in step with ``parse_record``: a check added
+#: there for one of these fields must hold for every text its regex matches.
+_PLAIN_FIELDS: Final[Mapping[str, str]] = {
+    "assembly_id": _ID_TEXT,
+    "topic_id": _ID_TEXT,
+    "question_id": _ID_TEXT,
+    "lobby_id": _ID_TEXT,
+    "initiative_id": _ID_TEXT,
+    "pseudonym": _KEY_TEXT,
+    "seq": "[1-9][0-9]{0,14}",
+    "delegate": f"(?:null|{_KEY_TEXT})",
+    "scope": '\\{"(?:assembly|topic|question)":' + _ID_TEXT + "\\}",
+    "choice": f"(?:{_ID_TEXT}|\\[(?:{_ID_TEXT}(?:,{_ID_TEXT})*)?\\])",
+    "withdrawn": "(?:true|false)",
+}
+
+
+def plain_record_form(kind: str) -> str | None:
+    """A regex of JCS texts of ``kind`` records that ``parse_record`` accepts, each field in
+    its plain form; None when the type has an optional field or one without a plain form."""
+    required, optional = RECORD_FIELDS[kind]
+    if optional or not required <= _PLAIN_FIELDS.keys():
+        return None
+    forms = {name: _PLAIN_FIELDS[name] for name in required} | {"type": f'"{re.escape(kind)}"'}
+    # JCS sorts members by UTF-16 code units, which for these ASCII names is str order.
+    return "\\{" + ",".join(f'"{name}":{forms[name]}' for name in sorted(forms)) + "\\}"
 
 
 _ENVELOPE: Final = frozenset({"record", "signer", "sig"})

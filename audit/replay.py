@@ -18,7 +18,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
-from _json import make_encoder
+from _json import make_encoder, make_scanner
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -29,7 +29,9 @@ import nacl.exceptions
 
 from audit.errors import Conflict, Malformed, RecordRefused, VerificationFailed
 from audit.records import (
+    RECORD_FIELDS,
     Envelope,
+    Record,
     b64u_form,
     binary,
     exact_members,
@@ -37,6 +39,7 @@ from audit.records import (
     key,
     parse_envelope,
     parse_record,
+    plain_record_form,
 )
 from audit.state import BoardState
 from crypto.ed25519 import RECORD_DOMAIN, STH_DOMAIN, verify_object
@@ -104,8 +107,20 @@ _ENCODER = make_encoder(None, _not_json, encode_basestring, None, ":", ",", True
 
 #: The tail of a canonical leaf, with the signature and key as ``b64u_decode`` accepts them.
 _TAIL_FORM = re.compile(
-    f',"sig":"({b64u_form(64).pattern})","signer":"({b64u_form(32).pattern})"}}'
+    f',"sig":"(?P<sig>{b64u_form(64).pattern})","signer":"(?P<signer>{b64u_form(32).pattern})"}}'
 )
+#: Whole canonical leaves whose record has a plain form (the bulk of a board: ballots,
+#: delegations, revocations, supports): this one match makes every check of the exact path.
+_PLAIN_LEAF = re.compile(
+    '\\{"record":(?:'
+    + "|".join(form for kind in RECORD_FIELDS if (form := plain_record_form(kind)))
+    + ")"
+    + _TAIL_FORM.pattern
+)
+# The C scanner behind json.loads, built as json.decoder builds it, without the wrapper around
+# it: for plain leaves, whose numbers are all integers below 2^53, it makes the value the strict
+# decoder makes. (typeshed types its argument as a scanner; it reads a decoder's attributes.)
+_SCAN_PLAIN = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _B64U_TO_B64 = bytes.maketrans(b"-_", b"+/")
 
 
@@ -217,15 +232,23 @@ def _plain_envelope(leaf: bytes) -> Envelope | None:
     """The envelope of a plainly canonical, well-formed leaf; None sends it down the exact path.
 
     Such a leaf is ``{"record":R,"sig":"S","signer":"K"}`` with S and K valid base64url, which
-    JCS writes as they are: the leaf is canonical exactly when R is. For ASCII text with at most
-    ``MAX_DEPTH`` brackets, the C ``json`` module's sorted compact output is JCS, so R is when
-    that output reproduces it (which also rules out repeated keys). ``parse_record`` checks R.
-    A leaf accepted here is accepted by the exact path with the same envelope; any other leaf
-    takes that path, which names the fault.
+    JCS writes as they are: the leaf is canonical exactly when R is. Most leaves match
+    ``_PLAIN_LEAF``, whose R is one of the ``plain_record_form`` texts: strict JSON, its own JCS
+    form and a record ``parse_record`` accepts, so the match alone decides. Otherwise, for ASCII
+    text with at most ``MAX_DEPTH`` brackets, the C ``json`` module's sorted compact output is
+    JCS, so R is when that output reproduces it (which also rules out repeated keys), and
+    ``parse_record`` checks R. A leaf accepted here is accepted by the exact path with the same
+    envelope; any other leaf takes that path, which names the fault.
     """
-    if not leaf.isascii() or leaf.count(b"{") + leaf.count(b"[") > MAX_DEPTH:
+    if not leaf.isascii():
         return None
     text = leaf.decode("ascii")
+    plain = _PLAIN_LEAF.fullmatch(text)
+    if plain is not None:
+        record = Record(_SCAN_PLAIN(text, _BODY_AT)[0])
+        return Envelope(record, plain["signer"], plain["sig"])
+    if leaf.count(b"{") + leaf.count(b"[") > MAX_DEPTH:
+        return None
     body_end = len(text) - _TAIL
     tail = _TAIL_FORM.fullmatch(text, body_end) if body_end > _BODY_AT else None
     if tail is None or not text.startswith(_HEAD_TEXT):
@@ -235,7 +258,7 @@ def _plain_envelope(leaf: bytes) -> Envelope | None:
         value, end = _DECODER.raw_decode(body)
         if end != len(body) or "".join(_ENCODER(value, 0)) != body:
             return None
-        return Envelope(parse_record(value), tail[2], tail[1])
+        return Envelope(parse_record(value), tail["signer"], tail["sig"])
     except (ValueError, RecursionError):  # Malformed is a ValueError
         return None
 
@@ -252,6 +275,15 @@ def _canonical_value(leaf: bytes, index: int) -> JSONValue:
             index, "the leaf bytes are not the canonical JSON (RFC 8785) of its envelope"
         )
     return parsed
+
+
+def _exact_envelope(leaf: bytes, index: int) -> Envelope:
+    """The envelope of leaf ``index`` by the exact checks; else VerificationFailed."""
+    value = _canonical_value(leaf, index)
+    try:
+        return parse_envelope(value)
+    except Malformed as exc:
+        raise VerificationFailed(index, f"malformed envelope: {exc.detail}") from exc
 
 
 def _first_difference(published: JSONValue, expected: JSONValue, path: str = "result") -> str:
@@ -315,28 +347,24 @@ class Replay:
 
     def feed(self, leaf: bytes, signature_valid: bool | None = None) -> None:
         """Check and apply leaf number ``size``; ``signature_valid`` from ``leaf_signature_ok``."""
-        index = self.tree.size
         envelope = _plain_envelope(leaf)
         if envelope is None:  # the exact path, which names the first fault
-            value = _canonical_value(leaf, index)
-            try:
-                envelope = parse_envelope(value)
-            except Malformed as exc:
-                raise VerificationFailed(index, f"malformed envelope: {exc.detail}") from exc
+            envelope = _exact_envelope(leaf, self.tree.size)
         if signature_valid is None:
             signature_valid = leaf_signature_ok(leaf)
-        required = self.state.required_next()
+        state, tree = self.state, self.tree
+        required = state.required_next()
         kind = envelope.record.type
         try:
-            self.state.apply(envelope, signature_valid=signature_valid)
+            state.apply(envelope, signature_valid=signature_valid)
         except RecordRefused as exc:
             reason = _refusal_reason(kind, envelope.record.data, required, exc)
-            raise VerificationFailed(index, reason) from exc
+            raise VerificationFailed(tree.size, reason) from exc
         except CryptoError as exc:  # e.g. a published value JCS cannot represent
-            raise VerificationFailed(index, f"{kind} record refused: {exc}") from exc
-        self.tree.append(leaf)
-        if self.tree.size in self._wanted:
-            self._roots[self.tree.size] = self.tree.root()
+            raise VerificationFailed(tree.size, f"{kind} record refused: {exc}") from exc
+        tree.append(leaf)
+        if tree.size in self._wanted:
+            self._roots[tree.size] = tree.root()
         if kind == "tally":
             self.tallies += 1
 

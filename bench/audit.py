@@ -9,12 +9,14 @@ applied to the board's rules as trusted, so the board stays valid by constructio
 stops at N records or after ``--budget`` seconds, whichever comes first; the figures are then for
 the records made, and the line "extrapolated" says so.
 
-It then verifies the board (``verify_parallel``: Ed25519 checks in ``--jobs`` worker processes,
-the fold in this one) and measures, in the same run, PyNaCl's raw Ed25519 verification
-(``crypto_sign_open`` on the board's own messages) on the same number of processes. Rates are
-given per wall second and per CPU second (all processes summed): the CPU figure is what the
-ratio (goal >= 0.7) is judged on, since other load on the machine skews wall time. Peak memory is
-the process's peak RSS during verification, above what it held before (the leaves themselves).
+It then verifies the board (``verify_parallel`` with ``--jobs`` processes: ``jobs − 1`` worker
+processes check Ed25519 signatures, and this one folds the leaves and checks signatures too
+whenever the workers' verdicts are not back yet) and measures, in the same run, PyNaCl's raw
+Ed25519 verification (``crypto_sign_open`` on the board's own messages) on the same number of
+processes. Rates are given per wall second and per CPU second (all processes summed): the CPU
+figure is what the ratio (goal >= 0.7) is judged on, since other load on the machine skews wall
+time. Peak memory is the process's peak RSS during verification, above what it held before (the
+leaves themselves).
 """
 
 from __future__ import annotations
@@ -253,8 +255,9 @@ def main() -> None:
     audit_wall, audit_cpu = made / wall, made / cpu
     print(f"raw Ed25519 verify (PyNaCl crypto_sign_open, {jobs} processes): "
           f"{raw_wall:,.0f}/s wall, {raw_cpu:,.0f}/CPU-s")
-    print(f"audit verify_board ({jobs} signature workers + the fold): {audit_wall:,.0f} records/s "
-          f"wall ({wall:.1f} s), {audit_cpu:,.0f} records/CPU-s")
+    print(f"audit verify_parallel ({jobs} processes: {jobs - 1} signature worker(s), and this "
+          f"one folding and checking signatures when ahead): {audit_wall:,.0f} records/s wall "
+          f"({wall:.1f} s), {audit_cpu:,.0f} records/CPU-s")
     print(f"ratio audit/raw: {audit_cpu / raw_cpu:.2f} per CPU second, "
           f"{audit_wall / raw_wall:.2f} per wall second (goal >= {GOAL})")
     print(f"memory: {before:,.0f} MB before (the leaves held by the benchmark), peak "

@@ -59,14 +59,25 @@ NodeId = tuple[int, int]
 _Range = tuple[int, int]
 
 
+# Contexts already fed their prefix: copying one is cheaper than starting SHA-256 afresh and
+# saves copying the data behind the prefix (a replay hashes every leaf of a board).
+_LEAF_CONTEXT = hashlib.sha256(LEAF_PREFIX)
+_NODE_CONTEXT = hashlib.sha256(NODE_PREFIX)
+
+
 def leaf_hash(data: bytes) -> bytes:
     """``SHA-256(0x00 || data)``."""
-    return hashlib.sha256(LEAF_PREFIX + data).digest()
+    context = _LEAF_CONTEXT.copy()
+    context.update(data)
+    return context.digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """``SHA-256(0x01 || left || right)``."""
-    return hashlib.sha256(NODE_PREFIX + left + right).digest()
+    context = _NODE_CONTEXT.copy()
+    context.update(left)
+    context.update(right)
+    return context.digest()
 
 
 # --- storage ---------------------------------------------------------------------------------
@@ -326,38 +337,43 @@ class RootAccumulator:
     __slots__ = ("_stack", "size")
 
     def __init__(self) -> None:
-        self._stack: list[tuple[int, bytes]] = []  # (leaf count, hash), counts strictly falling
+        # One hash per set bit of ``size``, highest first: the perfect subtrees of the edge.
+        self._stack: list[bytes] = []
         self.size = 0
 
     def append(self, leaf_data: bytes) -> None:
-        self.append_hash(leaf_hash(leaf_data))
+        # ``append_hash(leaf_hash(leaf_data))`` written out: a replay appends every leaf.
+        context = _LEAF_CONTEXT.copy()
+        context.update(leaf_data)
+        self._push(context.digest())
 
     def append_hash(self, leaf_hash: bytes) -> None:
         """Append a leaf given its RFC 9162 leaf hash."""
-        count, current = 1, leaf_hash
-        while self._stack and self._stack[-1][0] == count:
-            left_count, left = self._stack.pop()
-            count, current = left_count + count, node_hash(left, current)
-        self._stack.append((count, current))
+        self._push(leaf_hash)
+
+    def _push(self, current: bytes) -> None:
+        stack, size = self._stack, self.size
+        # Each trailing 1 bit of the old size is a subtree the new leaf completes a parent of.
+        while size & 1:
+            context = _NODE_CONTEXT.copy()
+            context.update(stack.pop())
+            context.update(current)
+            current = context.digest()
+            size >>= 1
+        stack.append(current)
         self.size += 1
 
     def nodes(self) -> dict[NodeId, bytes]:
         """The right edge as stored nodes: exactly ``root_needs(size)``, which also holds
         ``append_needs(size)`` and, with the nodes an append creates, the new leaf's path."""
-        out: dict[NodeId, bytes] = {}
-        start = 0
-        for count, value in self._stack:
-            level = count.bit_length() - 1
-            out[level, start >> level] = value
-            start += count
-        return out
+        return dict(zip(root_needs(self.size), self._stack, strict=True))
 
     def root(self) -> bytes:
         """The root of the leaves appended so far (``EMPTY_ROOT`` for none)."""
         if not self._stack:
             return EMPTY_ROOT
-        result = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
+        result = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
             result = node_hash(left, result)
         return result
 

@@ -367,4 +367,21 @@ def test_root_accumulator_streams_the_same_root(leaves: list[bytes]) -> None:
         tree.append(leaf)
         accumulator.append(leaf)
         assert accumulator.size == tree.size
+        # Its right edge is exactly the stored nodes the root is folded from.
+        edge = accumulator.nodes()
+        assert list(edge) == root_needs(tree.size)
+        assert root(tree.size, edge) == tree.root()
+        assert edge == {node: tree._nodes[node] for node in edge}
     assert accumulator.root() == tree.root()
+
+
+@given(st.lists(st.binary(max_size=8), max_size=100))
+def test_append_hash_is_append_of_the_leaf_hash(leaves: list[bytes]) -> None:
+    from crypto.merkle import RootAccumulator
+
+    by_data, by_hash = RootAccumulator(), RootAccumulator()
+    for leaf in leaves:
+        by_data.append(leaf)
+        by_hash.append_hash(leaf_hash(leaf))
+        assert (by_hash.size, by_hash.root()) == (by_data.size, by_data.root())
+        assert by_hash.nodes() == by_data.nodes()

@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 
 import audit.replay
-from audit import Malformed, VerificationFailed, parse_envelope, signature_ok
+from audit import (
+    BoardState,
+    Envelope,
+    Forbidden,
+    Malformed,
+    Record,
+    VerificationFailed,
+    parse_envelope,
+    signature_ok,
+)
 from audit.replay import (
     Replay,
     TreeHead,
@@ -455,6 +464,29 @@ def test_signature_verdicts_passed_in_are_used(board: BoardBuilder) -> None:
     verdicts[17] = False
     failure = fail(leaves, signatures=verdicts)
     assert (failure.leaf, "signature" in failure.reason) == (17, True)
+
+
+def test_a_verdict_passed_in_is_weighed_where_the_signature_check_comes(
+    board: BoardBuilder,
+) -> None:
+    """Known and computed verdicts refuse a bad signature alike (403), after every 400 check,
+    and a refused leaf leaves the state as it was."""
+    state = BoardState()
+    for n, leaf in enumerate(board.leaves()):
+        envelope = parse_envelope(parse_json(leaf))
+        sig = envelope.sig[:-2] + ("AA" if envelope.sig[-2:] != "AA" else "BA")
+        forged = Envelope(envelope.record, envelope.signer, sig)
+        for verdict in (None, False):
+            with pytest.raises(Forbidden, match="signature does not verify"):
+                state.apply(forged, signature_valid=verdict)
+        if envelope.record.type == "ballot":  # a 400 comes first, whatever the verdict
+            record = Record(dict(envelope.record.data) | {"choice": "no-such-option"})
+            for verdict in (None, False, True):
+                with pytest.raises(Malformed):
+                    state.apply(Envelope(record, envelope.signer, sig), signature_valid=verdict)
+        assert state.size == n
+        state.apply(envelope, signature_valid=None if n % 2 else True)
+    assert state.size == len(board) and state.required_next() is None
 
 
 def test_replay_feeds_one_leaf_at_a_time(board: BoardBuilder) -> None:

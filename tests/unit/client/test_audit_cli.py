@@ -15,7 +15,9 @@ import typer
 from typer.testing import CliRunner, Result
 
 import audit.replay
-from client.audit_cli import audit_app, make_audit_app
+import client.audit_cli
+from audit import VerificationFailed, verify_board
+from client.audit_cli import audit_app, make_audit_app, verify_parallel
 from crypto.encoding import b64u_encode, canonical_json
 from tests.boardgen import BoardBuilder, random_board
 
@@ -162,6 +164,30 @@ def test_a_root_mismatch_is_named_at_the_last_leaf(files: dict[str, Path]) -> No
 def test_parallel_verification_matches_the_sequential_one(files: dict[str, Path]) -> None:
     args = ["verify", str(files["board"]), "--sth", str(files["sth"]), "--json"]
     assert run(audit_app, *args, "--jobs", "2").stdout == run(audit_app, *args).stdout
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_parallel_verification_over_many_chunks_names_what_the_sequential_one_names(
+    monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    # Chunks of 3 leaves, so that the workers and this process share the board between them.
+    monkeypatch.setattr(client.audit_cli, "_CHUNK", 3)
+    b = _board()
+    leaves, sth = b.leaves(), b.sth()
+    known = [b.sth(12), b.sth(len(leaves))]
+    report = verify_parallel(leaves, jobs, sth=sth, known_sths=known)
+    assert report == verify_board(leaves, sth=sth, known_sths=known)
+    for at in (0, 5, len(leaves) // 2, len(leaves) - 1):
+        tampered = [*leaves[:at], flipped(leaves[at], len(leaves[at]) - 20), *leaves[at + 1 :]]
+        with pytest.raises(VerificationFailed) as parallel:
+            verify_parallel(tampered, jobs, sth=sth)
+        with pytest.raises(VerificationFailed) as sequential:
+            verify_board(tampered, sth=sth)
+        assert parallel.value.leaf == at
+        assert (parallel.value.leaf, parallel.value.reason) == (
+            sequential.value.leaf,
+            sequential.value.reason,
+        )
 
 
 def test_progress_goes_to_stderr(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
