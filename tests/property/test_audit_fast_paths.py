@@ -5,7 +5,7 @@
 * ``audit.records.b64u_form(n)`` (a regex) against ``b64u_decode(text, length=n)``;
 * ``parse_envelope`` (members compared at once, checks planned per type, keys checked by regex)
   against the straightforward checks it replaced: same envelope, or the same first fault named;
-* ``audit.replay._plain_envelope`` (one regex over the whole leaf for records made of plain
+* ``audit._leaf.plain_envelope`` (one regex over the whole leaf for records made of plain
   values, ``audit.records.plain_record_form``; else the leaf split at its fixed tail and the
   record re-encoded by the C encoder) against the exact path: strict parse, JCS,
   ``parse_envelope``; and a whole replay with the fast path against one without it: same
@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 
 import audit.replay
 from audit import Malformed, VerificationFailed, parse_envelope
+from audit._leaf import PLAIN_LEAF, canonical_value, plain_envelope
 from audit.records import (
     PROTOCOL,
     RECORD_FIELDS,
@@ -48,7 +49,7 @@ from audit.records import (
     scope,
     text,
 )
-from audit.replay import _PLAIN_LEAF, _canonical_value, _plain_envelope, verify_board
+from audit.replay import verify_board
 from crypto.encoding import b64u_decode, b64u_encode, canonical_json
 from crypto.errors import EncodingError
 from tests.boardgen import BoardBuilder, random_board
@@ -299,7 +300,7 @@ def test_parse_envelope_agrees_with_the_plain_checks(envelope: Json) -> None:
 def _exact(leaf: bytes) -> Outcome:
     """What the exact path makes of a leaf: its envelope, or the fault it names."""
     try:
-        value = _canonical_value(leaf, 0)
+        value = canonical_value(leaf, 0)
     except VerificationFailed as exc:
         return ("VerificationFailed", exc.reason)
     return _outcome(lambda: _envelope_outcome(parse_envelope(value)))
@@ -338,7 +339,7 @@ def altered_leaves(draw: st.DrawFn) -> bytes:
 
 def test_the_fast_path_takes_every_plain_leaf_of_a_board() -> None:
     for leaf in _board().leaves():
-        fast = _plain_envelope(leaf)
+        fast = plain_envelope(leaf)
         assert _exact(leaf)[0] == "ok"
         if leaf.isascii():
             assert fast is not None
@@ -350,7 +351,7 @@ def test_the_fast_path_takes_every_plain_leaf_of_a_board() -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(altered_leaves())
 def test_the_fast_path_accepts_only_what_the_exact_path_accepts(leaf: bytes) -> None:
-    fast = _plain_envelope(leaf)
+    fast = plain_envelope(leaf)
     if fast is not None:
         assert _exact(leaf) == ("ok", _envelope_outcome(fast))
 
@@ -403,7 +404,7 @@ def test_each_member_changed_to_each_value_is_judged_alike_by_every_path() -> No
             leaf = canonical_json(envelope)
         except EncodingError:  # not JSON that JCS writes: what the C encoder would
             leaf = json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
-        fast = _plain_envelope(leaf)
+        fast = plain_envelope(leaf)
         if fast is not None:
             assert ("ok", _envelope_outcome(fast)) == expected == _exact(leaf)
         elif expected[0] == "ok" and leaf.isascii() and leaf.count(b"[") + leaf.count(b"{") <= 32:
@@ -424,9 +425,11 @@ def test_a_replay_fails_alike_with_and_without_the_fast_path(where: int, leaf: b
     leaves = _board().leaves()
     leaves[where % len(leaves)] = leaf
     with_fast = _replay(leaves)
+    skipped: list[bytes] = []  # the leaves the patched replay sent down the exact path
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(audit.replay, "_plain_envelope", lambda leaf: None)
+        patch.setattr(audit.replay, "plain_envelope", lambda leaf: skipped.append(leaf))
         assert _replay(leaves) == with_fast
+    assert skipped  # the patch took effect: replay looks the fast path up in audit.replay
 
 
 # -- plain records: one regex for the whole leaf -----------------------------------------------
@@ -440,10 +443,10 @@ def test_the_plain_forms_cover_the_bulk_of_a_board() -> None:
     assert _PLAIN_KINDS == ["ballot", "delegation", "revocation", "support"]
     for leaf in _board().leaves():
         kind = json.loads(leaf)["record"]["type"]
-        matched = _PLAIN_LEAF.fullmatch(leaf.decode()) is not None
+        matched = PLAIN_LEAF.fullmatch(leaf.decode()) is not None
         assert matched is (kind in _PLAIN_KINDS), leaf
         if matched:
-            fast = _plain_envelope(leaf)
+            fast = plain_envelope(leaf)
             assert fast is not None
             assert ("ok", _envelope_outcome(fast)) == _exact(leaf)
 
@@ -509,11 +512,11 @@ def plain_leaves(draw: st.DrawFn) -> bytes:
 @given(plain_leaves())
 def test_the_plain_form_of_a_leaf_makes_every_check_of_the_exact_path(leaf: bytes) -> None:
     exact = _exact(leaf)
-    if leaf.isascii() and _PLAIN_LEAF.fullmatch(leaf.decode()) is not None:
-        fast = _plain_envelope(leaf)
+    if leaf.isascii() and PLAIN_LEAF.fullmatch(leaf.decode()) is not None:
+        fast = plain_envelope(leaf)
         assert fast is not None
         assert exact == ("ok", _envelope_outcome(fast))
     else:
-        fast = _plain_envelope(leaf)  # the general fast path, if it takes the leaf at all
+        fast = plain_envelope(leaf)  # the general fast path, if it takes the leaf at all
         if fast is not None:
             assert exact == ("ok", _envelope_outcome(fast))

@@ -15,7 +15,7 @@ import typer
 from typer.testing import CliRunner, Result
 
 import audit.replay
-import client.audit_cli
+import client._audit_parallel
 from audit import VerificationFailed, verify_board
 from client.audit_cli import audit_app, make_audit_app, verify_parallel
 from crypto.encoding import b64u_encode, canonical_json
@@ -171,7 +171,7 @@ def test_parallel_verification_over_many_chunks_names_what_the_sequential_one_na
     monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
     # Chunks of 3 leaves, so that the workers and this process share the board between them.
-    monkeypatch.setattr(client.audit_cli, "_CHUNK", 3)
+    monkeypatch.setattr(client._audit_parallel, "CHUNK", 3)
     b = _board()
     leaves, sth = b.leaves(), b.sth()
     known = [b.sth(12), b.sth(len(leaves))]
