@@ -341,6 +341,15 @@ class RootAccumulator:
         self._stack: list[bytes] = []
         self.size = 0
 
+    @classmethod
+    def from_nodes(cls, size: int, nodes: Mapping[NodeId, bytes]) -> RootAccumulator:
+        """The accumulator of a tree of ``size`` leaves, from stored nodes holding
+        ``root_needs(size)`` (what ``nodes()`` gives back)."""
+        accumulator = cls()
+        accumulator._stack = [nodes[node] for node in root_needs(size)]
+        accumulator.size = size
+        return accumulator
+
     def append(self, leaf_data: bytes) -> None:
         # ``append_hash(leaf_hash(leaf_data))`` written out: a replay appends every leaf.
         context = _LEAF_CONTEXT.copy()
@@ -362,6 +371,33 @@ class RootAccumulator:
             size >>= 1
         stack.append(current)
         self.size += 1
+
+    def append_stored(
+        self, leaf_hash: bytes
+    ) -> tuple[list[tuple[NodeId, bytes]], bytes, list[bytes]]:
+        """Append a leaf hash as a store does: ``(created, root, proof)``, where ``created`` is
+        ``append_nodes``'s list (the leaf, then each parent it completes), ``root`` the new
+        tree's root and ``proof`` the new leaf's inclusion proof in it (RFC 9162 §2.1.3.1).
+
+        The last leaf's path is the old edge, smallest subtree first; the root folds the new
+        edge. So an append costs the parents' hashes and the root's, and no lookup.
+        """
+        if len(leaf_hash) != HASH_SIZE:
+            raise ValueError(f"leaf hash must be {HASH_SIZE} bytes, got {len(leaf_hash)}")
+        stack, index = self._stack, self.size
+        proof = stack[::-1]
+        created: list[tuple[NodeId, bytes]] = [((0, index), leaf_hash)]
+        current, level, position = leaf_hash, 0, index
+        while position & 1:
+            current = node_hash(stack.pop(), current)
+            level, position = level + 1, position >> 1
+            created.append(((level, position), current))
+        stack.append(current)
+        self.size = index + 1
+        root = stack[-1]
+        for left in reversed(stack[:-1]):
+            root = node_hash(left, root)
+        return created, root, proof
 
     def nodes(self) -> dict[NodeId, bytes]:
         """The right edge as stored nodes: exactly ``root_needs(size)``, which also holds

@@ -39,7 +39,7 @@ from audit import (
 from audit.records import AUTHORITY_TYPES
 from crypto import merkle
 from crypto.ed25519 import RECORD_DOMAIN, SigningKey, sign_object
-from crypto.encoding import JSONValue, b64u_encode, canonical_json, parse_json
+from crypto.encoding import JSONValue, b64u_encode, parse_canonical, parse_json
 from crypto.errors import EncodingError
 from service.keys import KeyRing
 from service.store import AppendedLeaf, BoardStore, StagedLeaf, sth_signer
@@ -69,6 +69,8 @@ class Submission:
     """A ``POST /v1/board`` body, parsed and its signature checked: ready for the writer."""
 
     envelope: Envelope
+    leaf: bytes
+    """The envelope's JCS bytes: what the board stores."""
     leaf_hash: bytes
     signature_valid: bool
     refusal: RecordRefused | None = None
@@ -206,31 +208,32 @@ class BoardService:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def _append(self, session: Session, state: BoardState, envelope: Envelope) -> AppendedLeaf:
-        """Append one validated envelope, then every record the board requires after it."""
-        first = self._store(session, envelope)
+    def _append(
+        self, session: Session, state: BoardState, envelope: Envelope, leaf: bytes | None = None
+    ) -> AppendedLeaf:
+        """Append one validated envelope (``leaf``: its JCS bytes, when known), then every
+        record the board requires after it."""
+        first = self._store(session, envelope, leaf)
         while (required := state.required_next()) is not None:
             follow = self._sign(session, required)
             state.apply(follow, trusted=True)
             self._store(session, follow)
         return first
 
-    def _store(self, session: Session, envelope: Envelope) -> AppendedLeaf:
-        edge = self._edge
+    def _store(
+        self, session: Session, envelope: Envelope, leaf: bytes | None = None
+    ) -> AppendedLeaf:
         staged = self.store.stage(
-            envelope.leaf_bytes(),
-            index=edge.size,
-            edge=edge.nodes(),
+            envelope.leaf_bytes() if leaf is None else leaf,
+            edge=self._edge,
             # Tree heads never go back in time, even when the clock does.
             timestamp=max(self._clock(), self._last_timestamp),
             sign_sth=sth_signer(self.keyring.authority(session)),
             record_type=envelope.record.type,
         )
         self._staged.append(staged)
-        appended = staged.appended
-        edge.append_hash(appended.leaf_hash)
-        self._last_timestamp = appended.head.timestamp
-        return appended
+        self._last_timestamp = staged.appended.head.timestamp
+        return staged.appended
 
     def _flush(self, session: Session) -> None:
         """Insert the staged leaves: before the transaction reads the board, or commits."""
@@ -269,8 +272,7 @@ class BoardService:
         leaf on the board (every leaf parses and verifies); other refusals wait for the state.
         """
         try:
-            obj = parse_json(body)
-            leaf = canonical_json(obj)
+            obj, leaf = parse_canonical(body)
         except EncodingError as exc:
             raise Malformed(str(exc)) from exc
         envelope = parse_envelope(obj)
@@ -280,7 +282,7 @@ class BoardService:
             if not valid:
                 raise Forbidden("the envelope's signature does not verify")
             refusal = Forbidden("authority records are appended by the service itself")
-        return Submission(envelope, merkle.leaf_hash(leaf), valid, refusal)
+        return Submission(envelope, leaf, merkle.leaf_hash(leaf), valid, refusal)
 
     def submit(self, submission: Submission) -> Future[Posted]:
         """Queue a prepared envelope for the writer; the future holds its receipt, or the
@@ -325,7 +327,7 @@ class BoardService:
                 return exc
             retry = Appended(found, False, envelope.to_json())
             return Posted(self.receipt(session, retry), created=False)
-        first = self._append(session, state, envelope)
+        first = self._append(session, state, envelope, submission.leaf)
         posted = Appended(first.index, True, envelope.to_json(), first)
         return Posted(self.receipt(session, posted), created=True)
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from crypto import merkle
 from crypto.ed25519 import STH_DOMAIN, SigningKey
-from crypto.encoding import MAX_SAFE_INTEGER, JSONValue, b64u_encode, canonical_json, parse_json
+from crypto.encoding import MAX_SAFE_INTEGER, JSONValue, b64u_encode, parse_json
 from crypto.errors import EncodingError
 from service.db import require_write, table_of
 from service.errors import DuplicateLeaf, InvalidLeaf, OutOfRange
@@ -31,6 +31,7 @@ __all__ = [
     "SignTreeHead",
     "StagedLeaf",
     "TreeHead",
+    "sth_bytes",
     "sth_object",
     "sth_signer",
 ]
@@ -47,11 +48,20 @@ def sth_object(tree_size: int, root_hash: bytes, timestamp: int) -> dict[str, JS
     return {"tree_size": tree_size, "root_hash": b64u_encode(root_hash), "timestamp": timestamp}
 
 
+def sth_bytes(tree_size: int, root_hash: bytes, timestamp: int) -> bytes:
+    """``JCS(sth_object(...))``, written directly: a tree head is signed at every append."""
+    if not (0 <= tree_size <= MAX_SAFE_INTEGER and 0 <= timestamp <= MAX_SAFE_INTEGER):
+        raise ValueError("tree_size and timestamp must be integers from 0 to 2^53 - 1")
+    # Members in JCS order; base64url and decimal digits are written by JCS as they are.
+    root = b64u_encode(root_hash)
+    return f'{{"root_hash":"{root}","timestamp":{timestamp},"tree_size":{tree_size}}}'.encode()
+
+
 def sth_signer(key: SigningKey) -> SignTreeHead:
     """Sign tree heads with the authority key."""
 
     def sign(tree_size: int, root_hash: bytes, timestamp: int) -> bytes:
-        return key.sign(STH_DOMAIN, canonical_json(sth_object(tree_size, root_hash, timestamp)))
+        return key.sign(STH_DOMAIN, sth_bytes(tree_size, root_hash, timestamp))
 
     return sign
 
@@ -247,10 +257,10 @@ class BoardStore:
         edge (``RootAccumulator.nodes()`` of the first ``index`` leaves) and the timestamp:
         no read at all, two inserts. The caller holds :meth:`lock` and has checked ``index``
         against :meth:`last` in this transaction; the unique leaf hash refuses duplicates."""
+        accumulator = merkle.RootAccumulator.from_nodes(index, edge)
         staged = self.stage(
             leaf,
-            index=index,
-            edge=edge,
+            edge=accumulator,
             timestamp=timestamp,
             sign_sth=sign_sth,
             record_type=record_type,
@@ -262,23 +272,20 @@ class BoardStore:
     def stage(
         leaf: bytes,
         *,
-        index: int,
-        edge: Mapping[merkle.NodeId, bytes],
+        edge: merkle.RootAccumulator,
         timestamp: int,
         sign_sth: SignTreeHead,
         record_type: str,
     ) -> StagedLeaf:
-        """``append_at``'s work without its inserts: the leaf's rows, its Merkle nodes and
-        signed tree head, for :meth:`write` to store with others in two statements."""
+        """``append_at``'s work without its inserts, for :meth:`write` to store with others in
+        two statements: the leaf goes at index ``edge.size``, and ``edge`` (the tree's right
+        edge) takes it. Its rows, Merkle nodes, signed tree head and inclusion proof."""
         if not 0 <= timestamp <= MAX_SAFE_INTEGER:
             raise ValueError("timestamp must be Unix epoch milliseconds")
+        index = edge.size
         leaf_hash = merkle.leaf_hash(leaf)
-        nodes = dict(edge)
-        created = merkle.append_nodes(index, leaf_hash, nodes)
-        nodes.update(created)
-        root_hash = merkle.root(index + 1, nodes)
+        created, root_hash, proof = edge.append_stored(leaf_hash)
         signature = sign_sth(index + 1, root_hash, timestamp)
-        proof = merkle.inclusion_proof(index, index + 1, nodes)
         row = {
             "index": index,
             "leaf_hash": leaf_hash,

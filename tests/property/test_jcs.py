@@ -8,13 +8,29 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crypto.encoding import MAX_SAFE_INTEGER, b64u_decode, b64u_encode, canonical_json, parse_json
+from crypto.encoding import (
+    MAX_SAFE_INTEGER,
+    b64u_decode,
+    b64u_encode,
+    canonical_json,
+    parse_canonical,
+    parse_json,
+)
 
 _text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 _scalars = st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | _text
 values = st.recursive(
     _scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+# ASCII, control characters included: the texts parse_canonical's fast path takes.
+_ascii = st.text(st.characters(max_codepoint=0x7F), max_size=12)
+ascii_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | _ascii,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_ascii, inner, max_size=4),
     max_leaves=20,
 )
 
@@ -59,3 +75,19 @@ def test_jcs_is_pythons_sorted_compact_json_for_bmp_keys(value: Any) -> None:
 @given(st.binary(max_size=100))
 def test_b64u_round_trips(data: bytes) -> None:
     assert b64u_decode(b64u_encode(data)) == data
+
+
+@given(ascii_values | values, st.integers(0, 100), st.booleans(), st.sampled_from([None, 0, 2]))
+def test_parse_canonical_gives_the_jcs_of_any_serialisation(
+    value: Any, seed: int, ascii_only: bool, indent: int | None
+) -> None:
+    expected = canonical_json(value)
+    # The canonical text is given back as it is ...
+    parsed, leaf = parse_canonical(expected)
+    assert parsed == value
+    assert leaf == expected
+    # ... and any other text of the same value (order, whitespace, escapes) gets its JCS.
+    text = json.dumps(_shuffled(value, seed), ensure_ascii=ascii_only, indent=indent)
+    parsed, leaf = parse_canonical(text.encode())
+    assert parsed == value
+    assert leaf == expected

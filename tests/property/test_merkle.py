@@ -385,3 +385,22 @@ def test_append_hash_is_append_of_the_leaf_hash(leaves: list[bytes]) -> None:
         by_hash.append_hash(leaf_hash(leaf))
         assert (by_hash.size, by_hash.root()) == (by_data.size, by_data.root())
         assert by_hash.nodes() == by_data.nodes()
+
+
+@given(st.lists(st.binary(max_size=8), min_size=1, max_size=300))
+def test_append_stored_gives_what_a_stored_append_computes(leaves: list[bytes]) -> None:
+    from crypto.merkle import MemoryTree, RootAccumulator, append_nodes, inclusion_proof
+
+    tree, accumulator = MemoryTree(), RootAccumulator()
+    for index, leaf in enumerate(leaves):
+        edge = accumulator.nodes()
+        created, new_root, proof = accumulator.append_stored(leaf_hash(leaf))
+        tree.append(leaf)
+        assert created == append_nodes(index, leaf_hash(leaf), edge)
+        assert new_root == tree.root() == accumulator.root()
+        assert proof == tree.inclusion_proof(index) == inclusion_proof(
+            index, index + 1, {**edge, **dict(created)}
+        )
+        assert accumulator.size == index + 1
+    with pytest.raises(ValueError, match="32 bytes"):
+        accumulator.append_stored(bytes(31))
