@@ -3,7 +3,8 @@
 * base64url without padding (RFC 4648 §5), decoded strictly: no padding, no character outside
   ``[A-Za-z0-9_-]``, no non-zero trailing bits, so every value has exactly one text form;
 * canonical JSON, RFC 8785 (JCS), restricted to objects, arrays, strings, integers with
-  |n| ≤ 2^53 − 1, booleans and null;
+  |n| ≤ 2^53 − 1, booleans and null (written by the C ``json`` encoder when the text is ASCII,
+  which is then exactly JCS, else by a writer that follows the RFC step by step);
 * a strict JSON reader that refuses what JCS cannot represent or what two parsers could read
   differently: floats and exponents, huge integers, repeated keys, lone surrogates, invalid UTF-8.
 """
@@ -28,7 +29,6 @@ __all__ = [
     "b64u_decode",
     "b64u_encode",
     "canonical_json",
-    "parse_canonical",
     "parse_json",
 ]
 
@@ -48,6 +48,16 @@ _PADDING = (b"", b"", b"==", b"=")
 # By len(text) % 4: 2 characters carry 12 bits for 8 (4 unused), 3 carry 18 for 16 (2 unused).
 _LAST_CHARS = ("", "", _B64U_ALPHABET[::16], _B64U_ALPHABET[::4])
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def _not_json(value: object) -> NoReturn:  # pragma: no cover - _plain admits no other type
+    raise TypeError(f"{type(value).__name__} is not a protocol JSON value")
+
+
+# The C encoder behind json.dumps, set as JCS writes: sorted keys, "," and ":" and no other
+# whitespace, strings escaped as RFC 8785 §3.2.2.2 escapes them (only '"', '\\' and controls,
+# the short forms where there is one, else \u00xx in lower case), non-ASCII left as it is.
+_C_ENCODER = make_encoder(None, _not_json, encode_basestring, None, ":", ",", True, False, False)
 
 
 def b64u_encode(data: bytes) -> str:
@@ -124,8 +134,36 @@ def _serialise(value: object, out: list[str], depth: int) -> None:
         raise EncodingError(f"{type(value).__name__} is not a protocol JSON value")
 
 
+def _plain(value: object, depth: int) -> bool:
+    """Whether ``value`` holds only dicts with str keys, lists, str, bool, None and integers in
+    JCS's range, at most ``MAX_DEPTH`` deep: then the C encoder writes what ``_serialise`` does,
+    whenever its text is ASCII."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER  # type: ignore[operator]
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        return all(
+            type(k) is str and _plain(v, depth + 1)
+            for k, v in value.items()  # type: ignore[attr-defined]
+        )
+    if kind is list:
+        return all(_plain(item, depth + 1) for item in value)  # type: ignore[attr-defined]
+    return False
+
+
 def canonical_json(value: object) -> bytes:
     """Serialise a protocol value with RFC 8785 (JCS): sorted keys, no whitespace, UTF-8."""
+    if _plain(value, 0):
+        # The common case, written by the C encoder: ASCII keys sort by UTF-16 unit as by code
+        # point, and ASCII strings are escaped alike (RFC 8785 §3.2.2.2; the property tests
+        # compare both writers).
+        text = "".join(_C_ENCODER(value, 0))
+        if text.isascii():
+            return text.encode("ascii")
     out: list[str] = []
     _serialise(value, out, 0)
     return "".join(out).encode("utf-8")
@@ -196,29 +234,3 @@ def parse_json(data: bytes | str) -> JSONValue:
         raise EncodingError(f"malformed JSON: {exc.msg} at position {exc.pos}") from exc
     _check_strings(value, 0)
     return value
-
-
-def _not_parsed(value: object) -> NoReturn:
-    raise TypeError(f"{type(value).__name__} is not a parsed JSON value")
-
-
-# The C encoder behind json.dumps, set as JCS writes: sorted keys, "," and ":" and no other
-# whitespace, strings escaped as RFC 8785 §3.2.2.2 escapes them (only '"', '\\' and controls,
-# the short forms where there is one, else \u00xx in lower case), non-ASCII left as it is.
-_C_ENCODER = make_encoder(None, _not_parsed, encode_basestring, None, ":", ",", True, False, False)
-
-
-def parse_canonical(data: bytes) -> tuple[JSONValue, bytes]:
-    """``parse_json(data)``, and the JCS bytes of the value: ``data`` itself when it is canonical.
-
-    For a value the strict reader made (integers within ±(2^53 − 1), no float, bounded depth)
-    whose text is ASCII, the C encoder's output is exactly JCS (ASCII keys sort the same by code
-    point as by UTF-16 unit), at a fraction of :func:`canonical_json`'s cost; any other value
-    takes :func:`canonical_json`.
-    """
-    value = parse_json(data)
-    text = "".join(_C_ENCODER(value, 0))
-    if not text.isascii():
-        return value, canonical_json(value)
-    encoded = text.encode("ascii")
-    return value, (data if encoded == data else encoded)

@@ -39,7 +39,7 @@ from audit import (
 from audit.records import AUTHORITY_TYPES
 from crypto import merkle
 from crypto.ed25519 import RECORD_DOMAIN, SigningKey, sign_object
-from crypto.encoding import JSONValue, b64u_encode, parse_canonical, parse_json
+from crypto.encoding import JSONValue, b64u_encode, canonical_json, parse_json
 from crypto.errors import EncodingError
 from service.keys import KeyRing
 from service.store import AppendedLeaf, BoardStore, StagedLeaf, sth_signer
@@ -272,7 +272,8 @@ class BoardService:
         leaf on the board (every leaf parses and verifies); other refusals wait for the state.
         """
         try:
-            obj, leaf = parse_canonical(body)
+            obj = parse_json(body)
+            leaf = canonical_json(obj)
         except EncodingError as exc:
             raise Malformed(str(exc)) from exc
         envelope = parse_envelope(obj)
