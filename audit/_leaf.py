@@ -42,6 +42,7 @@ __all__ = [
     "exact_envelope",
     "leaf_signature_ok",
     "plain_envelope",
+    "read_leaf",
 ]
 
 # A canonical leaf is {"record":<JCS(record)>,"sig":"<86 chars>","signer":"<43 chars>"}: JCS
@@ -166,6 +167,13 @@ def plain_envelope(leaf: bytes) -> Envelope | None:
         return Envelope(parse_record(value), tail["signer"], tail["sig"])
     except (ValueError, RecursionError):  # Malformed is a ValueError
         return None
+
+
+def read_leaf(leaf: bytes) -> Envelope:
+    """The envelope of a stored leaf: ``plain_envelope``, else the strict reading, which raises
+    ``EncodingError`` or ``Malformed`` (for a server catching up with its own store)."""
+    envelope = plain_envelope(leaf)
+    return parse_envelope(parse_json(leaf)) if envelope is None else envelope
 
 
 def canonical_value(leaf: bytes, index: int) -> JSONValue:

@@ -34,6 +34,7 @@ from audit import (
     Malformed,
     RecordRefused,
     parse_envelope,
+    read_leaf,
     signature_ok,
 )
 from audit.records import AUTHORITY_TYPES
@@ -174,7 +175,7 @@ class BoardService:
             size = self.store.size(session)
         if state.size < size:
             for leaf in self.store.leaves(session, state.size, size):
-                state.apply(parse_envelope(parse_json(leaf)), trusted=True)
+                state.apply(read_leaf(leaf), trusted=True)
                 self._edge.append(leaf)
         self._state = state
         return state
