@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audit import Malformed, RecordRefused
@@ -28,6 +29,8 @@ __all__ = ["MAX_BODY", "BodyLimit", "install_error_handlers", "parse_body"]
 
 #: The protocol's request size limit: 64 KiB, chunked bodies included.
 MAX_BODY = 65_536
+#: Seconds a client is asked to wait when the database cannot be reached (503).
+RETRY_AFTER_UNAVAILABLE = 5
 
 _log = logging.getLogger("isegoria.http")
 
@@ -183,6 +186,25 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )
 
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Lost connections and refused ones: the request changed nothing (its transaction
+        # never committed) and may be sent again as it is. Only the error's class is logged:
+        # its text holds the statement's parameters.
+        _log.warning("database unavailable: %s", type(exc).__name__)
+        return JSONResponse(
+            {"detail": "the database is unavailable; send the same request again later"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+        )
+
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DBAPIError)
+        if exc.connection_invalidated:
+            return await unavailable(request, exc)
+        raise exc
+
+    app.add_exception_handler(OperationalError, unavailable)
+    app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(RecordRefused, refused)
     app.add_exception_handler(errors.ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
