@@ -7,7 +7,7 @@ public read, and ``audit.replay`` verifies a whole exported board against its si
 
 from __future__ import annotations
 
-from audit._leaf import read_leaf
+from audit._leaf import plain_envelope, read_leaf
 from audit.errors import (
     AuditError,
     Conflict,
@@ -37,6 +37,7 @@ __all__ = [
     "TreeHead",
     "VerificationFailed",
     "parse_envelope",
+    "plain_envelope",
     "read_leaf",
     "signature_ok",
     "tally_result",

@@ -244,7 +244,8 @@ def ballot_batches(keys: Sequence[SigningKey], first_seq: int, per_key: int) -> 
 
 
 def part_ballots(quick: bool) -> None:
-    pseudonyms, per_key, rounds = (32, 2, [1]) if quick else (64, 10, [1, 2])
+    # 64 x 30 = 1,920 requests per round: a few seconds, so that one stall weighs little.
+    pseudonyms, per_key, rounds = (32, 2, [1]) if quick else (64, 30, [1, 2])
     key = secrets.token_bytes(32)
     results: dict[int, tuple[Load, Load]] = {}
     with postgres_database() as pg_url:

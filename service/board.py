@@ -34,6 +34,7 @@ from audit import (
     Malformed,
     RecordRefused,
     parse_envelope,
+    plain_envelope,
     read_leaf,
     signature_ok,
 )
@@ -272,12 +273,16 @@ class BoardService:
         Raises ``Malformed`` (400) or ``Forbidden`` (403) for what can never be a retry of a
         leaf on the board (every leaf parses and verifies); other refusals wait for the state.
         """
-        try:
-            obj = parse_json(body)
-            leaf = canonical_json(obj)
-        except EncodingError as exc:
-            raise Malformed(str(exc)) from exc
-        envelope = parse_envelope(obj)
+        envelope = plain_envelope(body)
+        if envelope is not None:  # the usual ballot or delegation, sent in its canonical form
+            leaf = body
+        else:
+            try:
+                obj = parse_json(body)
+                leaf = canonical_json(obj)
+            except EncodingError as exc:
+                raise Malformed(str(exc)) from exc
+            envelope = parse_envelope(obj)
         valid = signature_ok(envelope)
         refusal: RecordRefused | None = None
         if envelope.record.type in AUTHORITY_TYPES:
