@@ -14,14 +14,15 @@ import functools
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, and_, bindparam, func, insert, or_, select
+from sqlalchemy import Insert, Row, Select, and_, bindparam, cast, func, insert, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from crypto import merkle
 from crypto.ed25519 import STH_DOMAIN, SigningKey
 from crypto.encoding import MAX_SAFE_INTEGER, JSONValue, b64u_encode, parse_json
 from crypto.errors import EncodingError
-from service.db import require_write, table_of
+from service.db import Base, require_write, table_of
 from service.errors import DuplicateLeaf, InvalidLeaf, OutOfRange
 from service.models import Leaf, MerkleNode
 
@@ -146,6 +147,24 @@ _LATEST_HEAD = select(*_HEAD_COLUMNS).order_by(Leaf.index.desc()).limit(1)
 _INSERT_NODES = insert(table_of(MerkleNode))
 _INSERT_LEAF = insert(table_of(Leaf))
 _LOCK = select(func.pg_advisory_xact_lock(_BOARD_LOCK))
+
+
+def _unnest_insert(model: type[Base]) -> Insert:
+    """PostgreSQL: ``INSERT … SELECT * FROM unnest(CAST(:c AS type[]), …)``, a batch's rows
+    as one array per column (parameters named after the columns)."""
+    table = table_of(model)
+    names = [column.name for column in table.columns]
+    arrays = [cast(bindparam(name), postgresql.ARRAY(table.c[name].type)) for name in names]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived()
+    return insert(table).from_select(names, select(*rows.c))
+
+
+def _columns(rows: Sequence[Mapping[str, object]], names: Iterable[str]) -> dict[str, object]:
+    return {name: [row[name] for row in rows] for name in names}
+
+
+_PG_INSERT_LEAVES = _unnest_insert(Leaf)
+_PG_INSERT_NODES = _unnest_insert(MerkleNode)
 
 
 @functools.cache
@@ -305,9 +324,17 @@ class BoardStore:
         if not staged:
             return
         nodes = [node for leaf in staged for node in leaf.node_rows]
+        rows = [leaf.row for leaf in staged]
+        if session.get_bind().dialect.name == "postgresql":
+            # One statement per table whatever the batch: psycopg's executemany costs ~50 us
+            # of Python per row, an array parameter almost nothing.
+            if nodes:
+                session.execute(_PG_INSERT_NODES, _columns(nodes, table_of(MerkleNode).c.keys()))
+            session.execute(_PG_INSERT_LEAVES, _columns(rows, table_of(Leaf).c.keys()))
+            return
         if nodes:
             session.execute(_INSERT_NODES, nodes)
-        session.execute(_INSERT_LEAF, [leaf.row for leaf in staged])
+        session.execute(_INSERT_LEAF, rows)
 
     def find(self, session: Session, leaf_hash: bytes) -> int | None:
         """The index of the leaf with this RFC 9162 leaf hash, if any."""
