@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from crypto.encoding import b64u_encode
+from service.demo import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
@@ -70,18 +70,10 @@ class Server:
         return ticks / os.sysconf("SC_CLK_TCK")
 
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def server(app: str, database_url: str, sealing_key: bytes, workers: int = 1) -> Iterator[Server]:
     """``uvicorn`` serving ``app`` (``module:factory``) in its own process group; killed after."""
-    port = _free_port()
+    port = free_port()
     options = f"--host 127.0.0.1 --port {port} --workers {workers} --log-level warning"
     command = [sys.executable, "-m", "uvicorn", "--factory", app,
                *options.split(), "--no-access-log"]
