@@ -119,16 +119,21 @@ class _Writer:
         threading.Thread(target=self._loop, name="isegoria-board-writer", daemon=True).start()
 
     def _loop(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._ready:
+                    if not self._queue:
+                        self._ready.wait(self._idle_seconds)
+                    if not self._queue:
+                        self._running = False
+                        return
+                    jobs = self._queue[: self._max_batch]
+                    del self._queue[: self._max_batch]
+                self._run(jobs)  # answers every job, even when it raises
+        except BaseException:
             with self._ready:
-                if not self._queue:
-                    self._ready.wait(self._idle_seconds)
-                if not self._queue:
-                    self._running = False
-                    return
-                jobs = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-            self._run(jobs)
+                self._running = False  # so that the next job starts a writer again
+            raise
 
 
 class BoardService:

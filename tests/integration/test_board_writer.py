@@ -154,3 +154,28 @@ def test_the_writer_runs_jobs_in_order_in_bounded_batches_and_stops_when_idle() 
     while sum(map(len, batches)) < len(jobs) + 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert sum(map(len, batches)) == len(jobs) + 1
+
+
+# The dying thread's exception is the point of the test.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_writer_that_dies_is_started_again_by_the_next_job() -> None:
+    ran: list[int] = []
+
+    def run(jobs: list[_Job]) -> None:
+        ran.append(len(jobs))
+        if len(ran) == 1:
+            raise SystemExit  # not an Exception: the thread ends with it
+        for job in jobs:
+            job.future.set_result(None)  # type: ignore[arg-type]
+
+    writer = _Writer(run, max_batch=8, idle_seconds=0.05)
+    first = _Job(None)  # type: ignore[arg-type]
+    writer.put(first)
+    deadline = time.monotonic() + 30
+    while (writer._running or not ran) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ran == [1] and not writer._running
+    second = _Job(None)  # type: ignore[arg-type]
+    writer.put(second)
+    assert second.future.result(timeout=30) is None
+    assert ran == [1, 1]
