@@ -160,10 +160,12 @@ def test_the_writer_runs_jobs_in_order_in_bounded_batches_and_stops_when_idle() 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_writer_that_dies_is_started_again_by_the_next_job() -> None:
     ran: list[int] = []
+    dead: list[threading.Thread] = []
 
     def run(jobs: list[_Job]) -> None:
         ran.append(len(jobs))
         if len(ran) == 1:
+            dead.append(threading.current_thread())
             raise SystemExit  # not an Exception: the thread ends with it
         for job in jobs:
             job.future.set_result(None)  # type: ignore[arg-type]
@@ -179,3 +181,6 @@ def test_a_writer_that_dies_is_started_again_by_the_next_job() -> None:
     writer.put(second)
     assert second.future.result(timeout=30) is None
     assert ran == [1, 1]
+    # Joined here, so that its exception is reported within this test (and ignored).
+    dead[0].join(timeout=30)
+    assert not dead[0].is_alive()
