@@ -262,7 +262,8 @@ def main() -> None:
           f"{audit_wall / raw_wall:.2f} per wall second (goal >= {GOAL})")
     print(f"memory: {before:,.0f} MB before (the leaves held by the benchmark), peak "
           f"{peak:,.0f} MB during verification: +{peak - before:,.0f} MB, "
-          f"{(peak - before) * 2**20 / made:,.0f} bytes per leaf (MemoryTree + state)")
+          f"{(peak - before) * 2**20 / made:,.0f} bytes per leaf "
+          "(the fold's state and the Merkle right edge)")
     fold, sigs = _breakdown(leaves[: min(made, 20_000)])
     print(f"where the CPU goes, per record (first {min(made, 20_000):,} records, one process): "
           f"signature check {sigs:.0f} us (raw {1e6 / raw_cpu:.0f} us), the fold {fold:.0f} us "
