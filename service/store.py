@@ -150,8 +150,8 @@ _LOCK = select(func.pg_advisory_xact_lock(_BOARD_LOCK))
 
 
 def _unnest_insert(model: type[Base]) -> Insert:
-    """PostgreSQL: ``INSERT … SELECT * FROM unnest(CAST(:c AS type[]), …)``, a batch's rows
-    as one array per column (parameters named after the columns)."""
+    """PostgreSQL: ``INSERT … SELECT … FROM unnest(CAST(:c AS type[]), …) AS t(c, …)``: a
+    batch's rows as one array per column (parameters named after the columns)."""
     table = table_of(model)
     names = [column.name for column in table.columns]
     arrays = [cast(bindparam(name), postgresql.ARRAY(table.c[name].type)) for name in names]
