@@ -20,6 +20,7 @@ from delegation import ScopeKind
 __all__ = [
     "AUTHORITY_TYPES",
     "LOBBY_TYPES",
+    "OWED_TYPES",
     "PSEUDONYM_TYPES",
     "RECORD_FIELDS",
     "Envelope",
@@ -105,6 +106,8 @@ AUTHORITY_TYPES: Final = frozenset(
         "initiative_admitted",
     }
 )
+#: Records that stand only right after the record that owes them (docs/PROTOCOL.md §4.6).
+OWED_TYPES: Final = frozenset({"tally", "initiative_admitted"})
 PSEUDONYM_TYPES: Final = frozenset(
     {
         "pseudonym",

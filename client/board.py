@@ -202,10 +202,11 @@ def verify_receipt(
     """Check a receipt against its own tree head, and against ``envelope`` when known."""
     if envelope is not None and leaf_hash(canonical_json(envelope)) != receipt.leaf_hash:
         raise VerificationError("the receipt's leaf hash is not the hash of the envelope sent")
-    if receipt.sth.tree_size != receipt.index + 1:
+    # index + 1, or index + 2 when the leaf owed the next one (an admitting support, §5.4.3).
+    if not receipt.index + 1 <= receipt.sth.tree_size <= receipt.index + 2:
         raise VerificationError(
             f"the receipt for leaf {receipt.index} carries a tree head of size "
-            f"{receipt.sth.tree_size}, not {receipt.index + 1}"
+            f"{receipt.sth.tree_size}, not {receipt.index + 1} (or {receipt.index + 2})"
         )
     verify_tree_head(receipt.sth, authority_key)
     try:

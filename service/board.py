@@ -340,8 +340,14 @@ class BoardService:
             retry = Appended(found, False, envelope.to_json())
             return Posted(self.receipt(session, retry), created=False)
         first = self._append(session, state, envelope, submission.leaf)
-        posted = Appended(first.index, True, envelope.to_json(), first)
-        return Posted(self.receipt(session, posted), created=True)
+        if self._edge.size == first.index + 1:
+            posted = Appended(first.index, True, envelope.to_json(), first)
+            return Posted(self.receipt(session, posted), created=True)
+        # It owed the next leaf (a support that admits its initiative): the receipt's tree head
+        # is the one after it, read back as a retry's is, so the two are the same bytes.
+        self._flush(session)
+        owing = Appended(first.index, True, envelope.to_json())
+        return Posted(self.receipt(session, owing), created=True)
 
     def _check_policy(self, state: BoardState, envelope: Envelope) -> None:
         """Server policy, not a board rule: a pseudonym's initiatives not yet admitted, per
@@ -383,19 +389,22 @@ class BoardService:
         return {**head.to_json(), "authority_key": authority.public_key_b64u}
 
     def receipt(self, session: Session, appended: Appended) -> dict[str, JSONValue]:
-        """The receipt of a leaf: always with the tree head of size ``index + 1``, identical
-        byte for byte whether built at the append or read back for a retry."""
+        """The receipt of a leaf: with the tree head of size ``index + 1``, or of the size
+        after the records its append owed (docs/PROTOCOL.md §5.4.3), so that no receipt holds a
+        tree head of a board that owes a record; identical byte for byte whether built at the
+        append (``appended.leaf``, when nothing was owed) or read back for a retry."""
+        index = appended.index
         new = appended.leaf
         if new is None:
-            index = appended.index
             leaf_hash = merkle.leaf_hash(self.store.leaf(session, index))
-            head = self.store.tree_head(session, index + 1)
-            proof = self.store.inclusion_proof(session, index, index + 1)
+            size = self.store.receipt_size(session, index)
+            head = self.store.tree_head(session, size)
+            proof = self.store.inclusion_proof(session, index, size)
         else:
             leaf_hash, head, proof = new.leaf_hash, new.head, new.inclusion_proof
         authority = self.keyring.authority(session)
         return {
-            "index": head.tree_size - 1,
+            "index": index,
             "leaf_hash": b64u_encode(leaf_hash),
             "sth": {**head.to_json(), "authority_key": authority.public_key_b64u},
             "inclusion_proof": [b64u_encode(node) for node in proof],

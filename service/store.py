@@ -18,6 +18,7 @@ from sqlalchemy import Insert, Row, Select, and_, bindparam, cast, func, insert,
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from audit.records import OWED_TYPES
 from crypto import merkle
 from crypto.ed25519 import STH_DOMAIN, SigningKey
 from crypto.encoding import MAX_SAFE_INTEGER, JSONValue, b64u_encode, parse_json
@@ -137,6 +138,12 @@ _OF_TYPE = (
         Leaf.record_type.in_(bindparam("types", expanding=True)),
         Leaf.index >= bindparam("start"),
     )
+    .order_by(Leaf.index)
+    .limit(bindparam("limit"))
+)
+_TYPES_FROM = (
+    select(Leaf.record_type)
+    .where(Leaf.index >= bindparam("start"))
     .order_by(Leaf.index)
     .limit(bindparam("limit"))
 )
@@ -380,6 +387,17 @@ class BoardStore:
             if len(batch) < self._batch:
                 return
             position = batch[-1][0] + 1
+
+    def receipt_size(self, session: Session, index: int) -> int:
+        """The size of the tree head a receipt for leaf ``index`` carries: ``index + 1``, plus
+        the records its append owed (docs/PROTOCOL.md §4.6), which follow it directly."""
+        size = index + 1
+        following = session.scalars(_TYPES_FROM, {"start": size, "limit": len(OWED_TYPES)})
+        for record_type in following:
+            if record_type not in OWED_TYPES:
+                break
+            size += 1
+        return size
 
     def tree_head(self, session: Session, size: int) -> TreeHead:
         """The signed tree head of size ``size`` (1 to the current size)."""

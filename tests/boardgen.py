@@ -23,7 +23,8 @@ import gmpy2
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from audit import BoardState, parse_envelope
+from audit import BoardState, parse_envelope, read_leaf
+from audit.records import OWED_TYPES
 from crypto.blind_rsa import (
     PUBLIC_EXPONENT,
     PrivateKey,
@@ -217,14 +218,16 @@ class BoardBuilder:
         }
 
     def receipt(self, index: int) -> Json:
-        """The POST /v1/board answer for leaf ``index``: tree head of size ``index + 1``."""
+        """The POST /v1/board answer for leaf ``index``: the tree head of size ``index + 1``,
+        or after the records its append owed (PROTOCOL §5.4.3)."""
+        size = index + 1
+        while size < len(self._leaves) and read_leaf(self._leaves[size]).record.type in OWED_TYPES:
+            size += 1
         return {
             "index": index,
             "leaf_hash": b64u_encode(leaf_hash(self._leaves[index])),
-            "sth": self.sth(index + 1),
-            "inclusion_proof": [
-                b64u_encode(h) for h in self.tree.inclusion_proof(index, index + 1)
-            ],
+            "sth": self.sth(size),
+            "inclusion_proof": [b64u_encode(h) for h in self.tree.inclusion_proof(index, size)],
         }
 
     # -- authority records ----------------------------------------------------------------------

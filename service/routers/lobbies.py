@@ -54,6 +54,9 @@ def apply(services: ServicesDep, session: WriteSession, body: BodyDep) -> JSONRe
                 raise Conflict("this lobby_id is registered with another key")
             if not lobby.active:
                 raise Conflict("a suspended lobby cannot apply again")
+            if canonical_json(lobby.declarations[-1][1]) == canonical_json(declaration):
+                # Its approval could only be refused (§11.2): say so now, not at approval.
+                raise Conflict("the declaration is identical to the active one")
         elif lobby_key in state.keys:
             raise Conflict("lobby_key is already used on the board")
     pending = session.get(LobbyApplication, lobby_id)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from httpx import Client
 
+from audit import verify_board
+from client import Receipt
+from client.board import verify_receipt
 from tests.integration.raw import ADMIN, Citizen, board
 
 
@@ -84,10 +87,20 @@ def test_initiative_rises_to_a_question(api: Client, assembly: str) -> None:
         ).status_code
         == 201
     )
-    receipt = api.post(
-        "/v1/board",
-        json=support(d),
-    ).json()
+    admitting = support(d)
+    posted = api.post("/v1/board", json=admitting)
+    assert posted.status_code == 201
+    receipt = posted.json()
+    # Its receipt's tree head ends with the initiative_admitted it owed (§5.4.3): no receipt
+    # holds a tree head of a board that owes a record, and that prefix verifies on its own.
+    assert receipt["sth"]["tree_size"] == receipt["index"] + 2
+    authority = receipt["sth"]["authority_key"]
+    verify_receipt(Receipt.from_json(receipt), authority, admitting)
+    prefix = api.get("/v1/board", params={"end": receipt["index"] + 2}).content.splitlines()
+    report = verify_board(prefix, sth=receipt["sth"])
+    assert (report.tree_size, report.root_checked) == (receipt["index"] + 2, True)
+    retried = api.post("/v1/board", json=admitting)
+    assert (retried.status_code, retried.json()) == (200, receipt)
     leaves = board(api)
     admitted = leaves[receipt["index"] + 1]["record"]
     assert admitted == {

@@ -105,6 +105,11 @@ def test_lobby_refusals(api: Client, assembly: str) -> None:
     register(api, key)
     assert api.post("/v1/lobbies/cyclists/approve", headers=ADMIN).status_code == 409
     assert api.post("/v1/lobbies/cyclists/approve").status_code == 401
+    # Re-declaring what is already active is refused at once, not left pending for a refusal.
+    same = api.post("/v1/lobbies", json=application(key, "cyclists", DECLARATION))
+    assert same.status_code == 409
+    assert "identical to the active one" in same.json()["detail"]
+    assert api.post("/v1/lobbies/cyclists/approve", headers=ADMIN).status_code == 409
     # A lobby key cannot act as a citizen.
     citizen_like = envelope(
         key,

@@ -151,8 +151,14 @@ def test_receipt_with_a_bad_proof_is_refused(server: FakeServer) -> None:
 
 def test_receipt_with_a_later_tree_head_is_refused(server: FakeServer) -> None:
     server.ask("q1")
+    server.ask("q2")
+    # index + 2 is allowed only for a leaf that owed the next one (§5.4.3): + 3 never is.
+    data = server.receipt(1) | {"sth": server.heads[3]}
+    with pytest.raises(VerificationError, match=r"size 4, not 2 \(or 3\)"):
+        verify_receipt(Receipt.from_json(data), server.authority.public_key_b64u)
+    # Of size index + 2, the tree head must still hold the leaf by a valid proof.
     data = server.receipt(1) | {"sth": server.heads[2]}
-    with pytest.raises(VerificationError, match="size 3, not 2"):
+    with pytest.raises(VerificationError, match="inclusion proof"):
         verify_receipt(Receipt.from_json(data), server.authority.public_key_b64u)
 
 
