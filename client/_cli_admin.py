@@ -28,7 +28,10 @@ _METHODS = ("single", "approval", "ranked", "budget")
 
 
 def _echo_published(what: str, published: Published) -> None:
-    typer.echo(f"{what}: appended at leaf {published.index}")
+    if published.created:
+        typer.echo(f"{what}: appended at leaf {published.index}")
+    else:
+        typer.echo(f"{what}: already on the board at leaf {published.index} (nothing appended)")
 
 
 @admin_app.command("assembly")

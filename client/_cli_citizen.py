@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +12,9 @@ import typer
 from client import _cli_common as common
 from client._cli_common import UrlOption, reported
 from client._client import DEFAULT_URL
-from client.board import find_question
+from client.board import fetch_assembly, find_question
 from client.citizen import STANCES, Citizen, parse_scope
-from client.errors import UsageError, VerificationError
+from client.errors import ClientError, UsageError, VerificationError, WalletError
 from client.wallet import Wallet
 from crypto.encoding import JSONValue, canonical_json
 
@@ -25,12 +27,42 @@ citizen_app = common.new_typer(
 )
 
 WalletOption = Annotated[
-    Path, typer.Option("--wallet", help="The sealed wallet file (created by enroll).")
+    Path,
+    typer.Option(
+        "--wallet",
+        help="The sealed wallet file (created by enroll). Its passphrase comes from "
+        "ISEGORIA_PASSPHRASE, else it is asked without echo, else read as one line of stdin.",
+    ),
 ]
 
 
+# The wallets opened by this command, so that a failure can say what became of its action.
+_OPENED: dict[Path, Wallet] = {}
+
+
 def _citizen(wallet: Path, url: str) -> Citizen:
-    return Citizen(common.make_client(url), Wallet.open(wallet, common.passphrase()))
+    opened = _OPENED[wallet] = Wallet.open(wallet, common.passphrase())
+    return Citizen(common.make_client(url), opened)
+
+
+@contextmanager
+def _acting(wallet: Path) -> Iterator[None]:
+    """``reported()``, and when an action failed after its envelope was saved (a timeout, the
+    server down), how it will be sent again: identical bytes, so never a double action."""
+    with reported():
+        try:
+            yield
+        except (UsageError, WalletError):
+            raise
+        except ClientError:
+            opened = _OPENED.get(wallet)
+            if opened is not None and opened.pending is not None:
+                typer.echo(
+                    f"note: the action is kept in {wallet}; `isegoria citizen resume --wallet "
+                    f"{wallet}` sends it again (so does your next action)",
+                    err=True,
+                )
+            raise
 
 
 @citizen_app.command("enroll")
@@ -45,17 +77,21 @@ def enroll(
     enrollment code is read from ISEGORIA_ENROLLMENT_CODE or asked without echo. The issuer key
     is taken from the authority-signed board, never from the registrar. Prints the pseudonym.
     """
-    with reported():
+    with _acting(wallet):
+        client = common.make_client(url)
         if wallet.exists():
             opened = Wallet.open(wallet, common.passphrase())
             if opened.assembly_id != assembly:
                 raise UsageError(f"{wallet} belongs to assembly {opened.assembly_id!r}")
         else:
+            # Before the file exists: a wallet is bound to its assembly for good.
+            fetch_assembly(client, assembly)
             opened = Wallet.create(
                 wallet, common.passphrase(confirm=True), assembly, limits=common.kdf_limits
             )
             typer.echo(f"new wallet {wallet} for assembly {assembly}")
-        citizen = Citizen(common.make_client(url), opened)
+        _OPENED[wallet] = opened
+        citizen = Citizen(client, opened)
         code = "" if opened.enrolled else common.secret(common.CODE_ENV, "Enrollment code")
         receipt = citizen.enroll(code)
         typer.echo(f"pseudonym {citizen.pseudonym}")
@@ -80,7 +116,7 @@ def vote(
 
     Reads the question's method and options from the board first.
     """
-    with reported():
+    with _acting(wallet):
         citizen = _citizen(wallet, url)
         question = find_question(citizen.client, question_id, pinned=citizen.authority_key())
         choice = common.build_choice(question, choices or [])
@@ -107,7 +143,7 @@ def delegate(
 
     The most specific scope wins: question, then topic, then assembly.
     """
-    with reported():
+    with _acting(wallet):
         if (to is None) == (not none):
             raise UsageError("give either a DELEGATE or --none")
         citizen = _citizen(wallet, url)
@@ -122,7 +158,7 @@ def revoke(
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Take back your delegation at a scope (a broader one applies again)."""
-    with reported():
+    with _acting(wallet):
         common.echo_receipt(
             f"revocation at {scope}", _citizen(wallet, url).revoke(parse_scope(scope))
         )
@@ -136,7 +172,7 @@ def profile(
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Publish a delegate profile so that others can find you and delegate to you."""
-    with reported():
+    with _acting(wallet):
         common.echo_receipt("profile", _citizen(wallet, url).profile(name, statement))
 
 
@@ -149,7 +185,7 @@ def opine(
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Publish an argued opinion on a question (counted per stance, never as a vote)."""
-    with reported():
+    with _acting(wallet):
         if stance not in STANCES:
             raise UsageError(f"--stance is one of {', '.join(STANCES)}")
         common.echo_receipt("opinion", _citizen(wallet, url).opine(question_id, stance, text))
@@ -167,7 +203,7 @@ def propose(
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Put a citizens' initiative on a topic's agenda; others may then support it."""
-    with reported():
+    with _acting(wallet):
         receipt = _citizen(wallet, url).propose(topic_id, initiative_id, title, text)
         common.echo_receipt(f"initiative {initiative_id}", receipt)
 
@@ -182,7 +218,7 @@ def support(
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Sign a citizens' initiative (or withdraw your signature)."""
-    with reported():
+    with _acting(wallet):
         receipt = _citizen(wallet, url).support(initiative_id, withdrawn=withdraw)
         common.echo_receipt(f"{'withdrawal' if withdraw else 'support'}", receipt)
 

@@ -9,6 +9,7 @@ line and exit 1 (a refusal, a failed check, the network) or 2 (unusable input); 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from client._client import DEFAULT_URL, Client
-from client.errors import ClientError, UsageError, WalletError
+from client.errors import ClientError, NetworkError, UsageError, WalletError
 from client.models import Receipt
 from client.wallet import KdfLimits
 from crypto.encoding import JSONValue, parse_json
@@ -67,13 +68,20 @@ def make_client(url: str, *, admin: bool = False) -> Client:
 
 
 def secret(env: str, prompt: str, *, confirm: bool = False) -> str:
+    """From ``env``; else asked without echo at a terminal; else one line of standard input."""
     value = os.environ.get(env)
     if value:
         return value
-    entered: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    if not sys.stdin.isatty():
+        # A script: read the line it pipes in (no prompt, no confirmation, nothing echoed).
+        entered = sys.stdin.readline().rstrip("\r\n")
+        if not entered:
+            raise UsageError(f"no {prompt.lower()}: set {env} or pipe it in on one line")
+        return entered
+    entered = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     if not entered:
         raise UsageError(f"{prompt.lower()} must not be empty")
-    return entered
+    return str(entered)
 
 
 def passphrase(*, confirm: bool = False) -> bytes:
@@ -92,6 +100,8 @@ def reported() -> Iterator[None]:
         yield
     except (UsageError, WalletError) as exc:
         fail(exc.diagnostics(), 2)
+    except NetworkError as exc:
+        fail(f"{exc.diagnostics()} (the server's URL: --url or {URL_ENV})", 1)
     except ClientError as exc:
         fail(exc.diagnostics(), 1)
 

@@ -23,7 +23,12 @@ lobby_app = common.new_typer(
 )
 
 KeyFileOption = Annotated[
-    Path, typer.Option("--key-file", help="The sealed lobby key file (created by keygen).")
+    Path,
+    typer.Option(
+        "--key-file",
+        help="The sealed lobby key file (created by keygen). Its passphrase comes from "
+        "ISEGORIA_PASSPHRASE, else it is asked without echo, else read as one line of stdin.",
+    ),
 ]
 
 

@@ -138,7 +138,9 @@ class Client:
                 method, path, content=content, params=dict(params or {}), headers=headers
             )
         except httpx.TransportError as exc:
-            raise NetworkError(f"cannot reach the server for {method} {path}: {exc}") from exc
+            raise NetworkError(
+                f"cannot reach the server at {self._http.base_url} for {method} {path}: {exc}"
+            ) from exc
         _raise_for_status(response)
         return response
 
@@ -168,6 +170,17 @@ class Client:
     ) -> dict[str, JSONValue]:
         answer = self._json(method, path, body=body, params=params, bearer=bearer)
         return json_object(answer, f"the answer to {method} {path}")
+
+    def _published(
+        self, path: str, body: Mapping[str, JSONValue] | None = None
+    ) -> Published:
+        """An admin creation: 201 appended, 200 the same request carried out before."""
+        response = self._send("POST", path, body=body, bearer=self._admin())
+        try:
+            answer = parse_json(response.content)
+        except EncodingError as exc:
+            raise MalformedResponse(f"POST {path}: {exc}") from exc
+        return Published.from_json(answer, created=response.status_code == 201)
 
     def _admin(self) -> str:
         if not self._admin_token:
@@ -249,14 +262,13 @@ class Client:
             body["key_bits"] = key_bits
         if initiative_threshold is not None:
             body["initiative_threshold"] = initiative_threshold
-        obj = self._json("POST", "/v1/assemblies", body=body, bearer=self._admin())
-        return Published.from_json(obj)
+        return self._published("/v1/assemblies", body)
 
     def create_topic(self, assembly_id: str, topic_id: str, title: str) -> Published:
         """``POST /v1/assemblies/{a}/topics`` (admin)."""
         path = f"/v1/assemblies/{_segment(assembly_id)}/topics"
         body: dict[str, JSONValue] = {"topic_id": topic_id, "title": title}
-        return Published.from_json(self._json("POST", path, body=body, bearer=self._admin()))
+        return self._published(path, body)
 
     def create_question(
         self,
@@ -284,7 +296,7 @@ class Client:
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         path = f"/v1/assemblies/{_segment(assembly_id)}/questions"
-        return Published.from_json(self._json("POST", path, body=body, bearer=self._admin()))
+        return self._published(path, body)
 
     def close_question(self, question_id: str) -> dict[str, JSONValue]:
         """``POST /v1/questions/{q}/close`` (admin): appends the close and the tally; its result."""
@@ -309,13 +321,13 @@ class Client:
     def approve_lobby(self, lobby_id: str) -> Published:
         """``POST /v1/lobbies/{l}/approve`` (admin): appends ``lobby_registered``."""
         path = f"/v1/lobbies/{_segment(lobby_id)}/approve"
-        return Published.from_json(self._json("POST", path, bearer=self._admin()))
+        return self._published(path)
 
     def suspend_lobby(self, lobby_id: str, reason: str) -> Published:
         """``POST /v1/lobbies/{l}/suspend`` (admin): appends ``lobby_suspended`` (final)."""
         path = f"/v1/lobbies/{_segment(lobby_id)}/suspend"
         body: dict[str, JSONValue] = {"reason": reason}
-        return Published.from_json(self._json("POST", path, body=body, bearer=self._admin()))
+        return self._published(path, body)
 
     # --- citizens and lobbies ------------------------------------------------------------------
 

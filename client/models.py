@@ -139,13 +139,15 @@ class Published:
 
     index: int
     envelope: Mapping[str, JSONValue]
+    created: bool = True
+    """False when the same request had already been carried out (200): nothing was appended."""
 
     @classmethod
-    def from_json(cls, value: object) -> Published:
+    def from_json(cls, value: object, *, created: bool = True) -> Published:
         obj = json_object(value, "answer", _PUBLISHED_MEMBERS)
         envelope = json_object(obj["envelope"], "envelope", _ENVELOPE_MEMBERS)
         json_object(envelope["record"], "record")
-        return cls(index=_integer(obj["index"], "index"), envelope=envelope)
+        return cls(index=_integer(obj["index"], "index"), envelope=envelope, created=created)
 
     @property
     def record(self) -> Mapping[str, JSONValue]:

@@ -35,19 +35,31 @@ def serve(
     The access log never holds client addresses.
     """
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
-    from service.app import create_app
+    from service.app import create_app, start
     from service.errors import ConfigurationError
     from service.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         settings = Settings.from_env(os.environ)
+        server_app = create_app(settings)
+        # Migrate and write the genesis now, so that a database or key file that cannot be
+        # used is one line here, not a traceback from the server's start-up.
+        start(server_app.state.services)
     except ConfigurationError as exc:
         typer.echo(f"isegoria: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except OSError as exc:
+        typer.echo(f"isegoria: {exc.strerror or exc}: {exc.filename or ''}", err=True)
+        raise typer.Exit(2) from exc
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        typer.echo(f"isegoria: cannot use the database: {reason}", err=True)
+        raise typer.Exit(2) from exc
     uvicorn.run(
-        create_app(settings),
+        server_app,
         host=host,
         port=port,
         access_log=False,  # uvicorn's access log records client addresses; ours does not

@@ -293,3 +293,68 @@ def test_lobby_apply_bad_declaration_exits_2(
     declaration.write_text(content)
     run(lobby_app, "apply", "--key-file", key, "--declaration", str(declaration), code=2)
     assert not any(r.url.path == "/v1/lobbies" for r in server.requests)
+
+
+# --- what users get wrong ---------------------------------------------------------------------
+
+
+def test_a_passphrase_piped_in_is_read_without_a_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wallet = _enroll(tmp_path, monkeypatch)
+    monkeypatch.delenv("ISEGORIA_PASSPHRASE")
+    piped = runner.invoke(citizen_app, ["status", "--wallet", str(wallet)],
+                          input=PASSPHRASE.decode() + "\n")
+    assert piped.exit_code == 0, piped.stderr
+    assert "Passphrase" not in piped.stdout + piped.stderr
+    nothing = runner.invoke(citizen_app, ["status", "--wallet", str(wallet)], input="")
+    assert nothing.exit_code == 2
+    assert "set ISEGORIA_PASSPHRASE or pipe it in" in nothing.stderr
+
+
+def test_enrolling_in_an_unknown_assembly_leaves_no_wallet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ISEGORIA_ENROLLMENT_CODE", "code-alice")
+    wallet = tmp_path / "w"
+    result = run(citizen_app, "enroll", "--wallet", str(wallet), "--assembly", "nope", code=1)
+    assert "nope" in result.stderr
+    assert not wallet.exists()  # so the next try, in the right assembly, starts afresh
+    run(citizen_app, "enroll", "--wallet", str(wallet), "--assembly", "city")
+
+
+def test_an_action_that_could_not_be_sent_says_how_it_will_be(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wallet = _enroll(tmp_path, monkeypatch)
+    server.ask("q1")
+    server.overrides[("POST", "/v1/board")] = refuse(503, "the database is unavailable")
+    failed = run(citizen_app, "vote", "--wallet", str(wallet), "q1", "yes", code=1)
+    assert f"isegoria citizen resume --wallet {wallet}" in failed.stderr
+    del server.overrides[("POST", "/v1/board")]
+    resumed = run(citizen_app, "resume", "--wallet", str(wallet))
+    assert "leaf" in resumed.stdout
+    # A refusal is final, not kept: no such note.
+    refused = run(citizen_app, "vote", "--wallet", str(wallet), "q-unknown", "yes", code=1)
+    assert "resume" not in refused.stderr
+
+
+def test_an_unreachable_server_is_named_with_where_its_url_comes_from(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wallet = _enroll(tmp_path, monkeypatch)
+    server.fail_before = 100
+    result = run(citizen_app, "vote", "--wallet", str(wallet), "q1", "yes", "--url",
+                 "http://vote.example:8443", code=1)
+    assert "http://vote.example:8443" in result.stderr
+    assert "--url or ISEGORIA_URL" in result.stderr
+
+
+def test_an_admin_creation_sent_again_says_nothing_was_appended(server: FakeServer) -> None:
+    answer = {"index": 2, "envelope": server.envelope(server.authority, {"type": "topic"})}
+    server.overrides[("POST", "/v1/assemblies/city/topics")] = httpx.Response(201, json=answer)
+    first = run(admin_app, "topic", "city", "parks", "--title", "Parks").stdout
+    assert "appended at leaf 2" in first
+    server.overrides[("POST", "/v1/assemblies/city/topics")] = httpx.Response(200, json=answer)
+    again = run(admin_app, "topic", "city", "parks", "--title", "Parks").stdout
+    assert "already on the board at leaf 2 (nothing appended)" in again

@@ -36,3 +36,23 @@ def test_serve_refuses_to_start_without_an_admin_token() -> None:
     result = CliRunner().invoke(app, ["serve"], env={"ISEGORIA_ADMIN_TOKEN": ""})
     assert result.exit_code == 2
     assert "ISEGORIA_ADMIN_TOKEN" in result.output
+
+
+def test_serve_names_a_database_it_cannot_use_in_one_line(tmp_path: Path) -> None:
+    _mount()
+    missing = tmp_path / "no-such-dir" / "board.db"
+    env: dict[str, str | None] = {
+        "ISEGORIA_ADMIN_TOKEN": "admin-token-for-tests-0123456789",
+        "ISEGORIA_DATABASE_URL": f"sqlite:///{missing}",
+        "ISEGORIA_SEALING_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "ISEGORIA_SEALING_KEY_FILE": None,
+    }
+    result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert "cannot use the database" in result.output
+    assert "Traceback" not in result.output
+    env["ISEGORIA_SEALING_KEY"] = None  # SQLite: a key file beside the database, not makeable
+    result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 2
+    assert "No such file or directory" in result.output
+    assert "Traceback" not in result.output
