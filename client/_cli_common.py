@@ -173,7 +173,8 @@ def format_tally(question_id: str, result: Mapping[str, JSONValue]) -> str:
     rows = [["option", "citizens", "lobbies"]]
     rows += [[o, str(counts.get(o, 0)), str(lobby_counts.get(o, 0))] for o in order]
     lines += _table(rows)
-    lines.append(f"ranking: {', '.join(order)}")
+    counted = citizens.get("ballots_direct")
+    lines.append(f"ranking: {', '.join(order)}" if counted else "ranking: (no ballot)")
     selected = citizens.get("selected")
     if isinstance(selected, list):
         lines.append(f"selected: {', '.join(str(s) for s in selected) or '(none)'}")
@@ -185,7 +186,7 @@ def format_tally(question_id: str, result: Mapping[str, JSONValue]) -> str:
             lines.append(f"  {c.get('pseudonym')}  weight {c.get('weight')}")
     if stats:
         lines.append(
-            f"largest carrier weight {stats.get('largest_carrier_weight')}, "
-            f"{stats.get('carriers')} carrier(s)"
+            f"largest ballot weight {stats.get('largest_carrier_weight')}; "
+            f"{stats.get('carriers')} ballot(s) carry delegated weight"
         )
     return "\n".join(lines)

@@ -45,9 +45,14 @@ from crypto.merkle import EMPTY_ROOT, leaf_hash, node_hash, verify_inclusion
 
 __all__ = ["audit_app", "make_audit_app", "verify_parallel"]
 
+_STATE_MEMBERS = frozenset({"url", "authority_key", "sth"})
+
 
 def _head_file(path: Path, what: str) -> dict[str, JSONValue]:
-    return head_object(read_json_file(path, what), path)
+    value = read_json_file(path, what)
+    if isinstance(value, dict) and set(value) == _STATE_MEMBERS:  # `audit monitor`'s state file
+        value = value["sth"]
+    return head_object(value, path)
 
 
 def _when(timestamp: int) -> str:
@@ -362,14 +367,14 @@ def _read_state(path: Path, url: str) -> tuple[str, TreeHead] | None:
         return None
     obj = read_json_file(path, "state file")
     try:
-        if not isinstance(obj, dict) or set(obj) != {"url", "authority_key", "sth"}:
+        if not isinstance(obj, dict) or set(obj) != _STATE_MEMBERS:
             raise UsageError("it must have exactly url, authority_key, sth")
         key, kept_url = obj["authority_key"], obj["url"]
         b64u_decode(key, length=32, what="authority_key")
         head = TreeHead.from_json(obj["sth"], "kept tree head")
     except (UsageError, Malformed, CryptoError) as exc:
         raise UsageError(f"the state file {path} is malformed: {exc}") from exc
-    if kept_url != url:
+    if not isinstance(kept_url, str) or kept_url.rstrip("/") != url.rstrip("/"):
         raise UsageError(f"the state file {path} watches {kept_url}, not {url}")
     assert isinstance(key, str)
     return key, head

@@ -402,3 +402,15 @@ def test_a_transport_passed_in_is_left_open_for_the_caller() -> None:
     assert run(app, "verify", URL).exit_code == 0
     assert run(app, "verify", URL, "--jobs", "2").exit_code == 0
     assert closed == []
+
+
+def test_the_monitor_state_file_serves_as_an_earlier_tree_head(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    old, new = _grown(3)
+    assert run(FakeServer(old).app(), "monitor", URL, "--state", str(state)).exit_code == 0
+    # The same server with a trailing slash is the same server.
+    grown = run(FakeServer(new).app(), "monitor", URL + "/", "--state", str(state))
+    assert grown.exit_code == 0, grown.output
+    result = run(FakeServer(new).app(), "verify", URL, "--known-sth", str(state))
+    assert result.exit_code == 0, result.output
+    assert "consistent with 1 earlier tree head" in result.stdout

@@ -358,3 +358,15 @@ def test_an_admin_creation_sent_again_says_nothing_was_appended(server: FakeServ
     server.overrides[("POST", "/v1/assemblies/city/topics")] = httpx.Response(200, json=answer)
     again = run(admin_app, "topic", "city", "parks", "--title", "Parks").stdout
     assert "already on the board at leaf 2 (nothing appended)" in again
+
+
+def test_a_tally_without_ballots_names_no_winner(server: FakeServer) -> None:
+    server.tally_result = {
+        "citizens": {"method": "single", "electorate": 3, "ballots_direct": 0,
+                     "counts": {"yes": 0, "no": 0}, "ranking": ["yes", "no"]},
+        "stats": {"largest_carrier_weight": 0, "carriers": 0},
+    }
+    out = run(citizen_app, "tally", "q1").stdout
+    assert "ranking: (no ballot)" in out
+    assert "ranking: yes" not in out
+    assert "0 ballot(s) carry delegated weight" in out
