@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -266,7 +267,19 @@ def tally(
 
 
 @citizen_app.command("receipts")
-def receipts(wallet: WalletOption, url: UrlOption = DEFAULT_URL) -> None:
+def receipts(
+    wallet: WalletOption,
+    url: UrlOption = DEFAULT_URL,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save",
+            help="Also write each receipt to DIR/receipt-<leaf>.json (mode 0600), the file "
+            "`isegoria audit receipt` takes. A receipt points at your leaf: keep it private.",
+            metavar="DIR",
+        ),
+    ] = None,
+) -> None:
     """Check every saved receipt against the latest signed tree head.
 
     For each receipt: a consistency proof from its tree head to the latest one, and a fresh
@@ -274,6 +287,8 @@ def receipts(wallet: WalletOption, url: UrlOption = DEFAULT_URL) -> None:
     """
     with reported():
         citizen = _citizen(wallet, url)
+        if save is not None:
+            _save_receipts(save, citizen.wallet)
         head = citizen.latest_tree_head()
         typer.echo(f"latest signed tree head: size {head.tree_size}")
         failures = 0
@@ -290,6 +305,19 @@ def receipts(wallet: WalletOption, url: UrlOption = DEFAULT_URL) -> None:
             typer.echo("pending: one action not yet acknowledged; `citizen resume` sends it again")
         if failures:
             raise typer.Exit(1)
+
+
+def _save_receipts(directory: Path, opened: Wallet) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for stored in opened.receipts:
+            path = directory / f"receipt-{stored.receipt.index}.json"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(canonical_json(stored.receipt.to_json()) + b"\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write receipts to {directory}: {exc.strerror or exc}") from exc
+    typer.echo(f"{len(opened.receipts)} receipt(s) written to {directory}")
 
 
 @citizen_app.command("resume")

@@ -370,3 +370,24 @@ def test_a_tally_without_ballots_names_no_winner(server: FakeServer) -> None:
     assert "ranking: (no ballot)" in out
     assert "ranking: yes" not in out
     assert "0 ballot(s) carry delegated weight" in out
+
+
+def test_receipts_are_saved_for_the_auditor(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from client.audit_cli import _read_receipt
+
+    wallet = _enroll(tmp_path, monkeypatch)
+    server.ask("q1")
+    run(citizen_app, "vote", "--wallet", str(wallet), "q1", "yes")
+    out = tmp_path / "receipts"
+    result = run(citizen_app, "receipts", "--wallet", str(wallet), "--save", str(out))
+    assert f"2 receipt(s) written to {out}" in result.stdout
+    stored = Wallet.open(wallet, PASSPHRASE).receipts
+    for receipt in (s.receipt for s in stored):
+        path = out / f"receipt-{receipt.index}.json"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert json.loads(path.read_text()) == receipt.to_json()
+        index, leaf, head = _read_receipt(path)  # what `isegoria audit receipt` reads
+        assert (index, leaf, head.tree_size) == (receipt.index, receipt.leaf_hash,
+                                                 receipt.sth.tree_size)
