@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from audit import Malformed
+from audit.records import identifier
 from client import _cli_common as common
 from client._cli_common import UrlOption, reported
 from client._client import DEFAULT_URL
@@ -39,10 +41,16 @@ def _agent(key_file: Path, url: str) -> LobbyAgent:
 @lobby_app.command("keygen")
 def keygen(
     key_file: KeyFileOption,
-    lobby_id: Annotated[str, typer.Option("--lobby-id", help="The lobby's identifier.")],
+    lobby_id: Annotated[
+        str, typer.Option("--lobby-id", help="The lobby's identifier: 1-64 of [a-z0-9-].")
+    ],
 ) -> None:
     """Make a new lobby key in a new sealed file (never overwrites); prints the public key."""
     with reported():
+        try:
+            identifier(lobby_id, "--lobby-id")  # checked now: the key file is bound to it
+        except Malformed as exc:
+            raise UsageError(str(exc)) from exc
         created = LobbyKeyFile.create(
             key_file, common.passphrase(confirm=True), lobby_id, limits=common.kdf_limits
         )
@@ -61,6 +69,14 @@ def apply(
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Apply to the lobby register (or re-declare), signed with the lobby key.
+
+    The declaration is a JSON object with exactly these members (docs/PROTOCOL.md §7.1):
+    legal_name, registration_id, address (strings); id_type (SIREN, RNA, HATVP, EU_TR or
+    other); category (company, consultancy, professional_body, union, chamber, association,
+    foundation, think_tank, public_body or other); staff_count (integer); clients (a list of
+    {"name", "registration_id"}, empty when the lobby acts for itself); interests and targets
+    (lists of strings); spend_band {"min_eur", "max_eur"} (integers); fiscal_year {"start",
+    "end"} (YYYY-MM-DD); and, optionally, usual_name, website, leaders, memberships.
 
     The declaration is checked locally first; an invalid one exits 2. Prints the status:
     pending until an admin approves it.
@@ -83,7 +99,7 @@ def position(
         typer.Argument(metavar="CHOICE", help="Option ids, in the shape the method expects."),
     ] = None,
     statement: Annotated[
-        str, typer.Option("--statement", help="The lobby's public statement.")
+        str, typer.Option("--statement", help="The lobby's public statement (required).")
     ] = "",
     url: UrlOption = DEFAULT_URL,
 ) -> None:
@@ -92,6 +108,8 @@ def position(
     Reads the question's method and options from the board first.
     """
     with reported():
+        if not statement:
+            raise UsageError("a position needs --statement: the lobby's public statement")
         agent = _agent(key_file, url)
         question = find_question(agent.client, question_id, pinned=agent.authority_key())
         choice = common.build_choice(question, choices or [])

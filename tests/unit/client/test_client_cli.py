@@ -391,3 +391,20 @@ def test_receipts_are_saved_for_the_auditor(
         index, leaf, head = _read_receipt(path)  # what `isegoria audit receipt` reads
         assert (index, leaf, head.tree_size) == (receipt.index, receipt.leaf_hash,
                                                  receipt.sth.tree_size)
+
+
+def test_lobby_mistakes_are_caught_before_anything_is_made_or_sent(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    key = str(tmp_path / "acme.key")
+    bad = run(lobby_app, "keygen", "--key-file", key, "--lobby-id", "Acme Transport", code=2)
+    assert "--lobby-id" in bad.stderr
+    assert not Path(key).exists()
+    run(lobby_app, "keygen", "--key-file", key, "--lobby-id", "acme")
+    server.ask("q1")
+    sent = len(server.requests)
+    silent = run(lobby_app, "position", "--key-file", key, "q1", "yes", code=2)
+    assert "--statement" in silent.stderr
+    assert len(server.requests) == sent
+    described = run(lobby_app, "apply", "--help").stdout
+    assert "spend_band" in described and "fiscal_year" in described
