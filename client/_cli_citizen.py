@@ -13,7 +13,7 @@ import typer
 from client import _cli_common as common
 from client._cli_common import UrlOption, reported
 from client._client import DEFAULT_URL
-from client.board import fetch_assembly, find_question
+from client.board import fetch_assembly, find_question, list_questions
 from client.citizen import STANCES, Citizen, parse_scope
 from client.errors import ClientError, UsageError, VerificationError, WalletError
 from client.wallet import Wallet
@@ -256,6 +256,31 @@ def trace(
             typer.echo("choice: (known when the question closes)")
 
 
+@citizen_app.command("questions")
+def questions(
+    assembly: Annotated[str, typer.Option("--assembly", help="The assembly.")],
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """List an assembly's questions: id, method, open or closed, title and option ids.
+
+    Read from the authority-signed board (checked against its signed tree head); no wallet.
+    """
+    with reported():
+        found = list_questions(common.make_client(url), assembly)
+        if not found:
+            typer.echo(f"assembly {assembly} has no question on the board")
+        for record, closed in found:
+            options = record.get("options")
+            ids = [o.get("id") for o in options if isinstance(o, dict)] if isinstance(
+                options, list
+            ) else []
+            typer.echo(
+                f"{record.get('question_id')}  {record.get('method')}  "
+                f"{'closed' if closed else 'open'}  {record.get('title')!s}"
+            )
+            typer.echo(f"    options: {', '.join(str(i) for i in ids)}")
+
+
 @citizen_app.command("tally")
 def tally(
     question_id: Annotated[str, typer.Argument(metavar="QUESTION", help="A closed question.")],
@@ -341,4 +366,16 @@ def status(wallet: WalletOption) -> None:
         typer.echo(f"enrolled  {'yes' if opened.enrolled else 'no'}")
         typer.echo(f"last seq  {opened.seq}")
         typer.echo(f"receipts  {len(opened.receipts)}")
-        typer.echo(f"pending   {'yes' if opened.pending is not None else 'no'}")
+        pending = opened.pending
+        if pending is None:
+            typer.echo("pending   no")
+        else:
+            record = pending.get("record")
+            record = record if isinstance(record, dict) else {}
+            target = next(
+                (f" on {record[k]}" for k in ("question_id", "initiative_id") if k in record), ""
+            )
+            typer.echo(
+                f"pending   {record.get('type', '?')}{target} (seq {record.get('seq', '-')}), "
+                "not yet acknowledged: `isegoria citizen resume` sends it again"
+            )

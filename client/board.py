@@ -196,6 +196,33 @@ def find_question(
     return _authority_record(found, authority, f"question {question_id!r}")[1]
 
 
+def list_questions(
+    client: Client, assembly_id: str, *, pinned: str | None = None
+) -> list[tuple[dict[str, JSONValue], bool]]:
+    """The assembly's authority-signed ``question`` records in board order, each with whether
+    it is closed, read from the board (there is no listing path to trust instead)."""
+    asked: dict[str, dict[str, JSONValue]] = {}
+    closed: set[str] = set()
+    authority, _, found = _scan(
+        client,
+        pinned,
+        lambda r: r.get("type") in ("question", "question_closed"),
+    )
+    for index, envelope in found:
+        if envelope["signer"] != authority:
+            raise VerificationError(f"leaf {index} is not signed by the authority key")
+        record = envelope["record"]
+        assert isinstance(record, dict)
+        question_id = record.get("question_id")
+        if not isinstance(question_id, str):
+            raise MalformedResponse(f"leaf {index} has no question_id")
+        if record.get("type") == "question_closed":
+            closed.add(question_id)
+        elif record.get("assembly_id") == assembly_id:
+            asked[question_id] = record
+    return [(record, question_id in closed) for question_id, record in asked.items()]
+
+
 def verify_receipt(
     receipt: Receipt, authority_key: str, envelope: Mapping[str, JSONValue] | None = None
 ) -> None:

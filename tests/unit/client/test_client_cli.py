@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from client import Client, Wallet
 from client import _cli_common as common
 from client.cli import admin_app, citizen_app, lobby_app
+from crypto.ed25519 import SigningKey
 from tests.unit.client.client_fakes import ADMIN_TOKEN, PASSPHRASE, TINY, FakeServer, refuse
 from tests.unit.client.test_client_lobby import DECLARATION
 
@@ -84,6 +85,7 @@ def test_the_command_tree() -> None:
         "citizen", "citizen enroll", "citizen vote", "citizen delegate", "citizen revoke",
         "citizen profile", "citizen opine", "citizen propose", "citizen support",
         "citizen trace", "citizen tally", "citizen receipts", "citizen resume", "citizen status",
+        "citizen questions",
         "lobby", "lobby keygen", "lobby apply", "lobby position",
     }
 
@@ -331,6 +333,8 @@ def test_an_action_that_could_not_be_sent_says_how_it_will_be(
     server.overrides[("POST", "/v1/board")] = refuse(503, "the database is unavailable")
     failed = run(citizen_app, "vote", "--wallet", str(wallet), "q1", "yes", code=1)
     assert f"isegoria citizen resume --wallet {wallet}" in failed.stderr
+    pending = run(citizen_app, "status", "--wallet", str(wallet)).stdout
+    assert "pending   ballot on q1 (seq 1), not yet acknowledged" in pending
     del server.overrides[("POST", "/v1/board")]
     resumed = run(citizen_app, "resume", "--wallet", str(wallet))
     assert "leaf" in resumed.stdout
@@ -408,3 +412,21 @@ def test_lobby_mistakes_are_caught_before_anything_is_made_or_sent(
     assert len(server.requests) == sent
     described = run(lobby_app, "apply", "--help").stdout
     assert "spend_band" in described and "fiscal_year" in described
+
+
+def test_questions_are_listed_from_the_signed_board(server: FakeServer) -> None:
+    server.ask("q1", "approval", ("a", "b"))
+    server.ask("q2")
+    server.add(server.envelope(server.authority, {"type": "question_closed", "question_id": "q2",
+                                                  "roll_size": 1, "credentials_issued": 1}))
+    out = run(citizen_app, "questions", "--assembly", "city").stdout.splitlines()
+    assert out[0].split()[:3] == ["q1", "approval", "open"]
+    assert out[1].split() == ["options:", "a,", "b"]
+    assert out[2].split()[:3] == ["q2", "single", "closed"]
+    assert "no question" in run(citizen_app, "questions", "--assembly", "other").stdout
+    # A question record not signed by the authority is not believed.
+    server.add(server.envelope(SigningKey(bytes(range(1, 33))), {
+        "type": "question", "assembly_id": "city", "topic_id": "parks", "question_id": "q3",
+        "title": "Q?", "method": "single", "options": [{"id": "x", "title": "X"}]}))
+    forged = run(citizen_app, "questions", "--assembly", "city", code=1)
+    assert "not signed by the authority key" in forged.stderr
