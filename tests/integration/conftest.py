@@ -9,12 +9,11 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from service.app import create_app, start
 from service.db import make_engine
 from service.settings import Settings
-from tests.asgi import SyncASGITransport
 from tests.databases import truncate
 from tests.integration.raw import ADMIN, ADMIN_TOKEN
+from tests.integration.servers import serving
 
 
 @pytest.fixture
@@ -30,15 +29,15 @@ def settings(database_url: str) -> Iterator[Settings]:
 
 @pytest.fixture
 def api(settings: Settings) -> Iterator[httpx.Client]:
-    app = create_app(settings)
-    services = app.state.services
-    start(services)
-    transport = SyncASGITransport(app)
-    try:
-        with httpx.Client(transport=transport, base_url="http://isegoria.test") as client:
-            yield client
-    finally:
-        services.engine.dispose()
+    with serving(settings) as (_, client):
+        yield client
+
+
+@pytest.fixture
+def second_api(settings: Settings, api: httpx.Client) -> Iterator[httpx.Client]:
+    """Another server process on the same database (same sealing key, own state)."""
+    with serving(settings) as (_, client):
+        yield client
 
 
 @pytest.fixture

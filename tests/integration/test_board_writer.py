@@ -18,26 +18,17 @@ import pytest
 
 from audit import Conflict
 from crypto.encoding import canonical_json
-from service.app import create_app, start
 from service.board import BoardService, Posted, _Job, _Writer
 from service.deps import Services
 from service.settings import Settings
-from tests.asgi import SyncASGITransport
 from tests.integration.raw import ADMIN, Citizen
+from tests.integration.servers import serving
 
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[tuple[Services, httpx.Client]]:
-    app = create_app(settings)
-    services: Services = app.state.services
-    start(services)
-    try:
-        with httpx.Client(
-            transport=SyncASGITransport(app), base_url="http://isegoria.test"
-        ) as client:
-            yield services, client
-    finally:
-        services.engine.dispose()
+    with serving(settings) as server:
+        yield server
 
 
 def _voters(client: httpx.Client, count: int) -> list[Citizen]:

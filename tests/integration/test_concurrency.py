@@ -3,34 +3,15 @@ share one database, so only the database lock keeps the board consistent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
 from audit import BoardState, parse_envelope
 from crypto import merkle
 from crypto.encoding import b64u_decode, canonical_json
-from service.app import create_app, start
-from service.settings import Settings
-from tests.asgi import SyncASGITransport
 from tests.integration.raw import ADMIN, Citizen, board
-
-
-@pytest.fixture
-def second_api(settings: Settings, api: httpx.Client) -> Iterator[httpx.Client]:
-    """Another server process on the same database (same sealing key, own state)."""
-    app = create_app(settings)
-    start(app.state.services)
-    try:
-        with httpx.Client(
-            transport=SyncASGITransport(app), base_url="http://isegoria.test"
-        ) as client:
-            yield client
-    finally:
-        app.state.services.engine.dispose()
 
 
 def test_parallel_identical_registrations_make_one_pseudonym(

@@ -8,7 +8,7 @@ threshold, and admission must survive later withdrawals.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,27 +16,10 @@ import httpx
 import pytest
 
 from audit import BoardState, parse_envelope
-from service.app import create_app, start
-from service.settings import Settings
-from tests.asgi import SyncASGITransport
 from tests.integration.raw import ADMIN, Citizen, board
 
 THRESHOLD = 5
 CITIZENS = 12
-
-
-@pytest.fixture
-def second_api(settings: Settings, api: httpx.Client) -> Iterator[httpx.Client]:
-    """Another server process on the same database (same sealing key, own state)."""
-    app = create_app(settings)
-    start(app.state.services)
-    try:
-        with httpx.Client(
-            transport=SyncASGITransport(app), base_url="http://isegoria.test"
-        ) as client:
-            yield client
-    finally:
-        app.state.services.engine.dispose()
 
 
 @pytest.fixture
