@@ -22,6 +22,7 @@ __all__ = [
     "lobbies_view",
     "lobby_view",
     "opinions_view",
+    "question_view",
     "tally_view",
     "trace_view",
 ]
@@ -53,6 +54,17 @@ class _Effective(Mapping[str, str]):
 
 def _question(state: BoardState, question_id: str) -> QuestionState:
     return state.question(question_id)
+
+
+def question_view(state: BoardState, question_id: str) -> dict[str, JSONValue]:
+    """Where a question's record is: its leaf index (a client fetches that leaf and checks it
+    with an inclusion proof, instead of reading the whole board) and whether it is closed."""
+    question = _question(state, question_id)
+    return {
+        "question_id": question_id,
+        "index": question.index,
+        "closed": question.closed is not None,
+    }
 
 
 def tally_view(state: BoardState, question_id: str) -> JSONValue:

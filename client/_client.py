@@ -365,6 +365,14 @@ class Client:
 
     # --- public reads --------------------------------------------------------------------------
 
+    def question_index(self, question_id: str) -> int:
+        """``GET /v1/questions/{q}``: the leaf index of the question's record."""
+        obj = self._object("GET", f"/v1/questions/{_segment(question_id)}")
+        index = obj.get("index")
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise MalformedResponse(f"GET /v1/questions/{question_id}: no leaf index")
+        return index
+
     def tally(self, question_id: str) -> dict[str, JSONValue]:
         """``GET /v1/questions/{q}/tally``: the published result (404 until closed)."""
         return self._object("GET", f"/v1/questions/{_segment(question_id)}/tally")

@@ -187,13 +187,37 @@ def fetch_assembly(client: Client, assembly_id: str, *, pinned: str | None = Non
 def find_question(
     client: Client, question_id: str, *, pinned: str | None = None
 ) -> dict[str, JSONValue]:
-    """The authority-signed ``question`` record (its method and options), from the board."""
-    authority, _, found = _scan(
-        client,
-        pinned,
-        lambda r: r.get("type") == "question" and r.get("question_id") == question_id,
-    )
-    return _authority_record(found, authority, f"question {question_id!r}")[1]
+    """The authority-signed ``question`` record (its method and options), from the board.
+
+    With a pinned authority key: the one leaf ``GET /v1/questions/{q}`` names, checked by an
+    inclusion proof under the signed tree head, O(log n) whatever the board's size. Without
+    one (first contact): the whole board is read, so that leaf 0 is proven to be in it too.
+    """
+    if pinned is None:
+        authority, _, found = _scan(
+            client,
+            pinned,
+            lambda r: r.get("type") == "question" and r.get("question_id") == question_id,
+        )
+        return _authority_record(found, authority, f"question {question_id!r}")[1]
+    head = client.board_sth()
+    verify_tree_head(head, pinned)
+    index = client.question_index(question_id)
+    if index >= head.tree_size:
+        raise VerificationError(f"question {question_id!r} is beyond the signed tree head")
+    leaves = list(client.board_leaves(index, index + 1))
+    if len(leaves) != 1:
+        raise MalformedResponse(f"the board did not serve leaf {index}")
+    try:
+        proof = client.inclusion_proof(index, head.tree_size)
+        verify_inclusion(leaf_hash(leaves[0]), index, head.tree_size, proof, head.root_hash)
+    except CryptoError as exc:
+        raise VerificationError(f"leaf {index} is not in the signed tree: {exc}") from exc
+    envelope, record = _envelope(leaves[0], index)
+    if record.get("type") != "question" or record.get("question_id") != question_id:
+        raise VerificationError(f"leaf {index} is not the record of question {question_id!r}")
+    _verify_envelope(envelope, record, index)
+    return _authority_record([(index, envelope)], pinned, f"question {question_id!r}")[1]
 
 
 def list_questions(

@@ -13,6 +13,16 @@ router = APIRouter(tags=["reads"])
 
 
 @router.get(
+    "/v1/questions/{question_id}",
+    response_model=None,
+    summary="Where a question's record stands on the board",
+)
+def question(question_id: str, services: ServicesDep, session: ReadSession) -> JSONValue:
+    with services.board.reading(session) as state:
+        return views.question_view(state, question_id)
+
+
+@router.get(
     "/v1/questions/{question_id}/tally",
     response_model=None,
     summary="The published tally (404 until closed)",

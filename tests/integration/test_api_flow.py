@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -215,3 +216,22 @@ def test_status_precedence(api: Client, assembly: str) -> None:
     assert api.get("/v1/board?start=abc").status_code == 400
     assert api.get("/v1/board/proof/inclusion?index=5").status_code == 400
     assert api.get("/v1/board/proof/consistency?first=0").status_code == 400
+
+
+def test_a_question_is_located_on_the_board(api: Client, assembly: str) -> None:
+    question = {
+        "question_id": "where",
+        "topic_id": "parks",
+        "title": "Where?",
+        "method": "single",
+        "options": [{"id": "a", "title": "A"}, {"id": "b", "title": "B"}],
+    }
+    created = api.post("/v1/assemblies/city/questions", json=question, headers=ADMIN).json()
+    located = api.get("/v1/questions/where")
+    assert located.status_code == 200
+    assert located.json() == {"question_id": "where", "index": created["index"], "closed": False}
+    leaf = api.get("/v1/board", params={"start": created["index"], "end": created["index"] + 1})
+    assert json.loads(leaf.content)["record"]["question_id"] == "where"
+    assert api.post("/v1/questions/where/close", headers=ADMIN).status_code == 200
+    assert api.get("/v1/questions/where").json()["closed"] is True
+    assert api.get("/v1/questions/nowhere").status_code == 404

@@ -147,6 +147,14 @@ class FakeServer:
             return json_response(200, {"consistency_proof": [b64u_encode(p) for p in proof]})
         if path.endswith("/credentials"):
             return self.credential(request)
+        if path.startswith("/v1/questions/") and path.count("/") == 3:
+            question_id = path.rsplit("/", 1)[1]
+            for index, leaf in enumerate(self.leaves):
+                record = json.loads(leaf)["record"]
+                if record["type"] == "question" and record["question_id"] == question_id:
+                    return json_response(200, {"question_id": question_id, "index": index,
+                                               "closed": False})
+            return refuse(404, f"unknown question {question_id!r}")
         if path.startswith("/v1/questions/") and path.endswith("/tally"):
             return json_response(200, self.tally_result)
         if path.startswith("/v1/questions/") and path.endswith("/close"):

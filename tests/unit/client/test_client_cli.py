@@ -430,3 +430,27 @@ def test_questions_are_listed_from_the_signed_board(server: FakeServer) -> None:
         "title": "Q?", "method": "single", "options": [{"id": "x", "title": "X"}]}))
     forged = run(citizen_app, "questions", "--assembly", "city", code=1)
     assert "not signed by the authority key" in forged.stderr
+
+
+def test_a_vote_reads_one_leaf_of_the_board_not_all_of_it(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wallet = _enroll(tmp_path, monkeypatch)
+    for n in range(20):
+        server.ask(f"other-{n}")
+    server.ask("q1")
+    before = len(server.requests)
+    run(citizen_app, "vote", "--wallet", str(wallet), "q1", "yes")
+    reads = [r for r in server.requests[before:]
+             if r.method == "GET" and r.url.path == "/v1/board"]
+    spans = [int(r.url.params["end"]) - int(r.url.params["start"]) for r in reads]
+    assert spans == [1]  # the question's own leaf, checked by an inclusion proof
+    # A server that names another leaf, or serves altered bytes, is caught.
+    server.overrides[("GET", "/v1/questions/q1")] = httpx.Response(
+        200, json={"question_id": "q1", "index": 3, "closed": False})
+    wrong = run(citizen_app, "vote", "--wallet", str(wallet), "q1", "no", code=1)
+    assert "is not the record of question 'q1'" in wrong.stderr
+    del server.overrides[("GET", "/v1/questions/q1")]
+    server.served_leaves = lambda leaves: [leaf.replace(b'"Q?"', b'"Q!"') for leaf in leaves]
+    altered = run(citizen_app, "vote", "--wallet", str(wallet), "q1", "no", code=1)
+    assert "not in the signed tree" in altered.stderr
