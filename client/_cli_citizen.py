@@ -50,6 +50,7 @@ def _citizen(wallet: Path, url: str) -> Citizen:
 def _acting(wallet: Path) -> Iterator[None]:
     """``reported()``, and when an action failed after its envelope was saved (a timeout, the
     server down), how it will be sent again: identical bytes, so never a double action."""
+    _OPENED.pop(wallet, None)  # only what this command opens
     with reported():
         try:
             yield
