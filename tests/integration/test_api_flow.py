@@ -219,19 +219,12 @@ def test_status_precedence(api: Client, assembly: str) -> None:
 
 
 def test_a_question_is_located_on_the_board(api: Client, assembly: str) -> None:
-    question = {
-        "question_id": "where",
-        "topic_id": "parks",
-        "title": "Where?",
-        "method": "single",
-        "options": [{"id": "a", "title": "A"}, {"id": "b", "title": "B"}],
-    }
-    created = api.post("/v1/assemblies/city/questions", json=question, headers=ADMIN).json()
-    located = api.get("/v1/questions/where")
+    created = api.post("/v1/assemblies/city/questions", json=QUESTION, headers=ADMIN).json()
+    located = api.get("/v1/questions/swings")
     assert located.status_code == 200
-    assert located.json() == {"question_id": "where", "index": created["index"], "closed": False}
+    assert located.json() == {"question_id": "swings", "index": created["index"], "closed": False}
     leaf = api.get("/v1/board", params={"start": created["index"], "end": created["index"] + 1})
-    assert json.loads(leaf.content)["record"]["question_id"] == "where"
-    assert api.post("/v1/questions/where/close", headers=ADMIN).status_code == 200
-    assert api.get("/v1/questions/where").json()["closed"] is True
+    assert json.loads(leaf.content)["record"]["question_id"] == "swings"
+    assert api.post("/v1/questions/swings/close", headers=ADMIN).status_code == 200
+    assert api.get("/v1/questions/swings").json()["closed"] is True
     assert api.get("/v1/questions/nowhere").status_code == 404
