@@ -16,6 +16,7 @@ from delegation import DelegationGraph, NotInElectorate, trace
 from lobby import csv_export
 
 __all__ = [
+    "assembly_view",
     "delegates_view",
     "initiatives_view",
     "lobbies_csv",
@@ -54,6 +55,17 @@ class _Effective(Mapping[str, str]):
 
 def _question(state: BoardState, question_id: str) -> QuestionState:
     return state.question(question_id)
+
+
+def assembly_view(state: BoardState, assembly_id: str) -> dict[str, JSONValue]:
+    """Where an assembly's record is (its leaf index), and its questions' ids in board order:
+    what a client needs to fetch and check single leaves instead of the whole board."""
+    assembly = state.assembly(assembly_id)
+    return {
+        "assembly_id": assembly_id,
+        "index": assembly.index,
+        "questions": list(assembly.questions),
+    }
 
 
 def question_view(state: BoardState, question_id: str) -> dict[str, JSONValue]:

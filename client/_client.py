@@ -367,10 +367,16 @@ class Client:
 
     def question_index(self, question_id: str) -> int:
         """``GET /v1/questions/{q}``: the leaf index of the question's record."""
-        obj = self._object("GET", f"/v1/questions/{_segment(question_id)}")
-        index = obj.get("index")
+        return self._index(f"/v1/questions/{_segment(question_id)}")
+
+    def assembly_index(self, assembly_id: str) -> int:
+        """``GET /v1/assemblies/{a}``: the leaf index of the assembly's record."""
+        return self._index(f"/v1/assemblies/{_segment(assembly_id)}")
+
+    def _index(self, path: str) -> int:
+        index = self._object("GET", path).get("index")
         if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise MalformedResponse(f"GET /v1/questions/{question_id}: no leaf index")
+            raise MalformedResponse(f"GET {path}: no leaf index")
         return index
 
     def tally(self, question_id: str) -> dict[str, JSONValue]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from client._client import Client
-from client.errors import MalformedResponse, VerificationError
+from client.errors import MalformedResponse, NotFound, VerificationError
 from client.models import Receipt, TreeHead
 from crypto.blind_rsa import PublicKey, Variant
 from crypto.ed25519 import RECORD_DOMAIN, STH_DOMAIN, verify_object
@@ -165,13 +165,15 @@ class Assembly:
 
 
 def fetch_assembly(client: Client, assembly_id: str, *, pinned: str | None = None) -> Assembly:
-    """Read the board and return the assembly whose issuer key every client sees (§2)."""
-    authority, head, found = _scan(
-        client,
-        pinned,
-        lambda r: r.get("type") == "assembly" and r.get("assembly_id") == assembly_id,
-    )
-    index, record = _authority_record(found, authority, f"assembly {assembly_id!r}")
+    """The assembly whose issuer key every client sees (§2): its record's leaf, located by
+    ``GET /v1/assemblies/{a}`` and checked by an inclusion proof under the signed tree head,
+    whose key is leaf 0's (itself proven in the tree) or ``pinned``."""
+    authority, head = _signed_head(client, pinned)
+    index = _locate(lambda: client.assembly_index(assembly_id), f"assembly {assembly_id!r}")
+    envelope, record = _located(client, head, index)
+    if record.get("type") != "assembly" or record.get("assembly_id") != assembly_id:
+        raise VerificationError(f"leaf {index} is not the record of assembly {assembly_id!r}")
+    index, record = _authority_record([(index, envelope)], authority, f"assembly {assembly_id!r}")
     if record.get("variant") != _VARIANT:
         raise VerificationError(f"assembly {assembly_id!r} does not use {_VARIANT}")
     title, threshold = record.get("title"), record.get("initiative_threshold")
@@ -187,24 +189,52 @@ def fetch_assembly(client: Client, assembly_id: str, *, pinned: str | None = Non
 def find_question(
     client: Client, question_id: str, *, pinned: str | None = None
 ) -> dict[str, JSONValue]:
-    """The authority-signed ``question`` record (its method and options), from the board.
+    """The authority-signed ``question`` record (its method and options): the one leaf
+    ``GET /v1/questions/{q}`` names, checked by an inclusion proof under the signed tree head,
+    O(log n) whatever the board's size."""
+    authority, head = _signed_head(client, pinned)
+    index = _locate(lambda: client.question_index(question_id), f"question {question_id!r}")
+    envelope, record = _located(client, head, index)
+    if record.get("type") != "question" or record.get("question_id") != question_id:
+        raise VerificationError(f"leaf {index} is not the record of question {question_id!r}")
+    return _authority_record([(index, envelope)], authority, f"question {question_id!r}")[1]
 
-    With a pinned authority key: the one leaf ``GET /v1/questions/{q}`` names, checked by an
-    inclusion proof under the signed tree head, O(log n) whatever the board's size. Without
-    one (first contact): the whole board is read, so that leaf 0 is proven to be in it too.
-    """
-    if pinned is None:
-        authority, _, found = _scan(
-            client,
-            pinned,
-            lambda r: r.get("type") == "question" and r.get("question_id") == question_id,
-        )
-        return _authority_record(found, authority, f"question {question_id!r}")[1]
+
+def _locate(read: Callable[[], int], what: str) -> int:
+    try:
+        return read()
+    except NotFound as exc:
+        raise VerificationError(f"{what} is not on the board") from exc
+
+
+def _signed_head(client: Client, pinned: str | None) -> tuple[str, TreeHead]:
+    """The current signed tree head and the authority key it verifies under: ``pinned``, or
+    (first contact) the key of leaf 0, whose place in that tree is proven too."""
     head = client.board_sth()
-    verify_tree_head(head, pinned)
-    index = client.question_index(question_id)
+    if head.tree_size == 0:
+        raise VerificationError("the board is empty: it has no genesis")
+    if pinned is not None:
+        _check_pin(head.authority_key, pinned)
+        verify_tree_head(head, pinned)
+        return pinned, head
+    authority = _genesis_key(_proven_leaf(client, head, 0))
+    verify_tree_head(head, authority)
+    return authority, head
+
+
+def _located(
+    client: Client, head: TreeHead, index: int
+) -> tuple[Envelope, dict[str, JSONValue]]:
+    """Leaf ``index`` as an envelope, proven in ``head``'s tree, its signature checked."""
+    envelope, record = _envelope(_proven_leaf(client, head, index), index)
+    _verify_envelope(envelope, record, index)
+    return envelope, record
+
+
+def _proven_leaf(client: Client, head: TreeHead, index: int) -> bytes:
+    """The bytes of leaf ``index``, proven in ``head``'s tree by an inclusion proof."""
     if index >= head.tree_size:
-        raise VerificationError(f"question {question_id!r} is beyond the signed tree head")
+        raise VerificationError(f"leaf {index} is beyond the signed tree head")
     leaves = list(client.board_leaves(index, index + 1))
     if len(leaves) != 1:
         raise MalformedResponse(f"the board did not serve leaf {index}")
@@ -213,11 +243,7 @@ def find_question(
         verify_inclusion(leaf_hash(leaves[0]), index, head.tree_size, proof, head.root_hash)
     except CryptoError as exc:
         raise VerificationError(f"leaf {index} is not in the signed tree: {exc}") from exc
-    envelope, record = _envelope(leaves[0], index)
-    if record.get("type") != "question" or record.get("question_id") != question_id:
-        raise VerificationError(f"leaf {index} is not the record of question {question_id!r}")
-    _verify_envelope(envelope, record, index)
-    return _authority_record([(index, envelope)], pinned, f"question {question_id!r}")[1]
+    return leaves[0]
 
 
 def list_questions(

@@ -13,6 +13,16 @@ router = APIRouter(tags=["reads"])
 
 
 @router.get(
+    "/v1/assemblies/{assembly_id}",
+    response_model=None,
+    summary="Where an assembly's record stands on the board, and its questions",
+)
+def assembly(assembly_id: str, services: ServicesDep, session: ReadSession) -> JSONValue:
+    with services.board.reading(session) as state:
+        return views.assembly_view(state, assembly_id)
+
+
+@router.get(
     "/v1/questions/{question_id}",
     response_model=None,
     summary="Where a question's record stands on the board",

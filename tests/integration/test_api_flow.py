@@ -228,3 +228,14 @@ def test_a_question_is_located_on_the_board(api: Client, assembly: str) -> None:
     assert api.post("/v1/questions/swings/close", headers=ADMIN).status_code == 200
     assert api.get("/v1/questions/swings").json()["closed"] is True
     assert api.get("/v1/questions/nowhere").status_code == 404
+
+
+def test_an_assembly_is_located_on_the_board(api: Client, assembly: str) -> None:
+    ask(api)
+    located = api.get("/v1/assemblies/city")
+    assert located.status_code == 200
+    found = located.json()
+    assert found["questions"] == ["swings"]
+    leaf = api.get("/v1/board", params={"start": found["index"], "end": found["index"] + 1})
+    assert json.loads(leaf.content)["record"]["type"] == "assembly"
+    assert api.get("/v1/assemblies/nowhere").status_code == 404

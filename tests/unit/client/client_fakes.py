@@ -147,6 +147,14 @@ class FakeServer:
             return json_response(200, {"consistency_proof": [b64u_encode(p) for p in proof]})
         if path.endswith("/credentials"):
             return self.credential(request)
+        if path.startswith("/v1/assemblies/") and path.count("/") == 3:
+            assembly_id = path.rsplit("/", 1)[1]
+            for index, leaf in enumerate(self.leaves):
+                record = json.loads(leaf)["record"]
+                if record["type"] == "assembly" and record["assembly_id"] == assembly_id:
+                    return json_response(200, {"assembly_id": assembly_id, "index": index,
+                                               "questions": []})
+            return refuse(404, f"unknown assembly {assembly_id!r}")
         if path.startswith("/v1/questions/") and path.count("/") == 3:
             question_id = path.rsplit("/", 1)[1]
             for index, leaf in enumerate(self.leaves):

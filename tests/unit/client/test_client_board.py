@@ -9,6 +9,7 @@ import pytest
 
 from client import (
     Client,
+    MalformedResponse,
     Receipt,
     TreeHead,
     VerificationError,
@@ -68,30 +69,40 @@ def test_assembly_record_with_a_bad_signature_is_refused(
         fetch_assembly(client, "x")
 
 
-def test_missing_or_duplicate_assembly(server: FakeServer, client: Client) -> None:
+def test_a_missing_assembly_or_a_lying_locator(server: FakeServer, client: Client) -> None:
     with pytest.raises(VerificationError, match="not on the board"):
         fetch_assembly(client, "nowhere")
-    server.open_assembly("city")
-    with pytest.raises(VerificationError, match="more than once"):
+    # The server names the leaf; the client believes only the leaf itself.
+    server.overrides[("GET", "/v1/assemblies/city")] = httpx.Response(
+        200, json={"assembly_id": "city", "index": 0, "questions": []})
+    with pytest.raises(VerificationError, match="not the record of assembly 'city'"):
         fetch_assembly(client, "city")
 
 
-def test_board_not_matching_the_signed_root_is_refused(
-    server: FakeServer, client: Client
-) -> None:
-    def swap(leaves: list[bytes]) -> list[bytes]:
-        envelope = json.loads(leaves[1])
-        envelope["record"]["title"] = "Other"
-        return [leaves[0], canonical_json(envelope)]
+def test_a_leaf_not_in_the_signed_tree_is_refused(server: FakeServer, client: Client) -> None:
+    def altered(leaves: list[bytes]) -> list[bytes]:
+        envelopes = [json.loads(leaf) for leaf in leaves]
+        for envelope in envelopes:
+            envelope["record"]["title"] = "Other"
+        return [canonical_json(envelope) for envelope in envelopes]
 
-    server.served_leaves = swap
-    with pytest.raises(VerificationError):
+    server.served_leaves = altered
+    with pytest.raises(VerificationError, match="not in the signed tree"):
         fetch_assembly(client, "city")
 
 
-def test_short_board_is_refused(server: FakeServer, client: Client) -> None:
-    server.served_leaves = lambda leaves: leaves[:1]
-    with pytest.raises(VerificationError, match="fewer leaves"):
+def test_a_leaf_not_served_is_refused(server: FakeServer, client: Client) -> None:
+    server.served_leaves = lambda leaves: []
+    with pytest.raises(MalformedResponse, match="did not serve leaf"):
+        fetch_assembly(client, "city")
+
+
+def test_a_forged_genesis_is_not_in_the_signed_tree(server: FakeServer, client: Client) -> None:
+    impostor = SigningKey(b"\x42" * 32)
+    forged = server.envelope(impostor, {"type": "genesis", "protocol": "isegoria/v1",
+                                        "authority_key": impostor.public_key_b64u})
+    server.served_leaves = lambda leaves: [canonical_json(forged)] if len(leaves) == 1 else leaves
+    with pytest.raises(VerificationError, match="not in the signed tree"):
         fetch_assembly(client, "city")
 
 
