@@ -147,22 +147,10 @@ class FakeServer:
             return json_response(200, {"consistency_proof": [b64u_encode(p) for p in proof]})
         if path.endswith("/credentials"):
             return self.credential(request)
-        if path.startswith("/v1/assemblies/") and path.count("/") == 3:
-            assembly_id = path.rsplit("/", 1)[1]
-            for index, leaf in enumerate(self.leaves):
-                record = json.loads(leaf)["record"]
-                if record["type"] == "assembly" and record["assembly_id"] == assembly_id:
-                    return json_response(200, {"assembly_id": assembly_id, "index": index,
-                                               "questions": []})
-            return refuse(404, f"unknown assembly {assembly_id!r}")
-        if path.startswith("/v1/questions/") and path.count("/") == 3:
-            question_id = path.rsplit("/", 1)[1]
-            for index, leaf in enumerate(self.leaves):
-                record = json.loads(leaf)["record"]
-                if record["type"] == "question" and record["question_id"] == question_id:
-                    return json_response(200, {"question_id": question_id, "index": index,
-                                               "closed": False})
-            return refuse(404, f"unknown question {question_id!r}")
+        for kind, prefix, extra in (("assembly", "/v1/assemblies/", {"questions": []}),
+                                    ("question", "/v1/questions/", {"closed": False})):
+            if path.startswith(prefix) and path.count("/") == 3:
+                return self.locate(kind, path.rsplit("/", 1)[1], extra)
         if path.startswith("/v1/questions/") and path.endswith("/tally"):
             return json_response(200, self.tally_result)
         if path.startswith("/v1/questions/") and path.endswith("/close"):
@@ -175,6 +163,14 @@ class FakeServer:
                                        "chain": [pseudonym], "end": "ballot", "closed": False,
                                        "choice": None})
         return refuse(404, f"no route {method} {path}")
+
+    def locate(self, kind: str, ident: str, extra: dict[str, Any]) -> httpx.Response:
+        """``GET /v1/assemblies/{a}`` or ``/v1/questions/{q}``: the record's leaf index."""
+        for index, leaf in enumerate(self.leaves):
+            record = json.loads(leaf)["record"]
+            if record["type"] == kind and record[f"{kind}_id"] == ident:
+                return json_response(200, {f"{kind}_id": ident, "index": index, **extra})
+        return refuse(404, f"unknown {kind} {ident!r}")
 
     def append(self, body: bytes) -> httpx.Response:
         if body in self.index_of:
