@@ -169,11 +169,9 @@ def fetch_assembly(client: Client, assembly_id: str, *, pinned: str | None = Non
     ``GET /v1/assemblies/{a}`` and checked by an inclusion proof under the signed tree head,
     whose key is leaf 0's (itself proven in the tree) or ``pinned``."""
     authority, head = _signed_head(client, pinned)
-    index = _locate(lambda: client.assembly_index(assembly_id), f"assembly {assembly_id!r}")
-    envelope, record = _located(client, head, index)
-    if record.get("type") != "assembly" or record.get("assembly_id") != assembly_id:
-        raise VerificationError(f"leaf {index} is not the record of assembly {assembly_id!r}")
-    index, record = _authority_record([(index, envelope)], authority, f"assembly {assembly_id!r}")
+    index, record = _authority_record_at(
+        client, head, authority, "assembly", assembly_id, client.assembly_index
+    )
     if record.get("variant") != _VARIANT:
         raise VerificationError(f"assembly {assembly_id!r} does not use {_VARIANT}")
     title, threshold = record.get("title"), record.get("initiative_threshold")
@@ -193,18 +191,30 @@ def find_question(
     ``GET /v1/questions/{q}`` names, checked by an inclusion proof under the signed tree head,
     O(log n) whatever the board's size."""
     authority, head = _signed_head(client, pinned)
-    index = _locate(lambda: client.question_index(question_id), f"question {question_id!r}")
-    envelope, record = _located(client, head, index)
-    if record.get("type") != "question" or record.get("question_id") != question_id:
-        raise VerificationError(f"leaf {index} is not the record of question {question_id!r}")
-    return _authority_record([(index, envelope)], authority, f"question {question_id!r}")[1]
+    return _authority_record_at(
+        client, head, authority, "question", question_id, client.question_index
+    )[1]
 
 
-def _locate(read: Callable[[], int], what: str) -> int:
+def _authority_record_at(
+    client: Client,
+    head: TreeHead,
+    authority: str,
+    kind: str,
+    ident: str,
+    locate: Callable[[str], int],
+) -> tuple[int, dict[str, JSONValue]]:
+    """The ``kind`` record ``ident``: at the leaf the server names (``locate``), proven in
+    ``head``'s tree, signed by ``authority``, and the record asked for."""
+    what = f"{kind} {ident!r}"
     try:
-        return read()
+        index = locate(ident)
     except NotFound as exc:
         raise VerificationError(f"{what} is not on the board") from exc
+    envelope, record = _located(client, head, index)
+    if record.get("type") != kind or record.get(f"{kind}_id") != ident:
+        raise VerificationError(f"leaf {index} is not the record of {what}")
+    return _authority_record([(index, envelope)], authority, what)
 
 
 def _signed_head(client: Client, pinned: str | None) -> tuple[str, TreeHead]:
